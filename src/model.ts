@@ -1,0 +1,495 @@
+/**
+ * The sequential model: layers in order ending in a softmax, trained with mean NLL
+ * and SGD, on the backend of your choice with the same code.
+ *
+ * @module
+ */
+import type { BackendName, BatchSource, DeviceDataset, Executor, NetworkPlan } from "./backend.ts";
+import { formatShape, type Layer, planNetwork } from "./layers.ts";
+import { RandomState } from "./random.ts";
+import { createCpuExecutor } from "./backends/cpu.ts";
+
+/** A dense row-major float tensor. */
+export interface Tensor {
+  /** Row-major shape. */
+  shape: number[];
+  /** `prod(shape)` values. */
+  data: Float32Array;
+}
+
+/** Options of {@link Sequential.create}. */
+export interface ModelOptions {
+  /** Shape of one sample, e.g. `[1, 28, 28]`. */
+  inputShape: number[];
+  /** The layers in order; the last must be a `Softmax`. */
+  layers: Layer[];
+  /** Where to run: `"cpu"` (reference, default), `"webgpu"` or `"native"` (BLAS via FFI). */
+  backend?: BackendName;
+  /** Largest batch fed at once; buffers are sized for it. Default 500 (the tutorial's). */
+  batchSize?: number;
+  /** Seed of the `RandomState` drawing the initial weights. Default 23455 (the tutorial's). */
+  seed?: number;
+  /** WebGPU only: a device to use instead of requesting one. */
+  device?: GPUDevice;
+  /** Native only: path of a CBLAS shared library to load first. */
+  blasPath?: string;
+}
+
+/** Options of a training step. */
+export interface TrainOptions {
+  /** SGD learning rate. Default 0.1 (the tutorial's). */
+  learningRate?: number;
+  /** Classical momentum; 0 (default) is the tutorial's plain SGD. */
+  momentum?: number;
+  /** Read the loss back (default true). False lets a GPU run ahead; the step then resolves to NaN. */
+  readLoss?: boolean;
+}
+
+/** Loss and error rate over a set of samples. */
+export interface Evaluation {
+  /** Mean negative log-likelihood. */
+  loss: number;
+  /** Number of misclassified samples. */
+  errors: number;
+  /** `errors / count`, the tutorial's zero-one error. */
+  errorRate: number;
+  /** Number of samples evaluated. */
+  count: number;
+}
+
+/**
+ * Samples stored once in a model's backend memory (on the GPU for `"webgpu"`), fed to
+ * training and evaluation by index. Create with {@link Sequential.createDataset}.
+ */
+export class Dataset {
+  /** Number of samples. */
+  readonly count: number;
+  /** @internal */
+  readonly handle: DeviceDataset;
+  /** @internal */
+  readonly owner: Executor;
+
+  /** @internal */
+  constructor(handle: DeviceDataset, owner: Executor) {
+    this.handle = handle;
+    this.owner = owner;
+    this.count = handle.count;
+  }
+
+  /** Frees the memory held. */
+  dispose(): void {
+    this.handle.dispose();
+  }
+}
+
+async function createExecutor(plan: NetworkPlan, options: ModelOptions): Promise<Executor> {
+  switch (options.backend ?? "cpu") {
+    case "cpu":
+      return await createCpuExecutor(plan);
+    case "webgpu": {
+      const { createWebGpuExecutor } = await import("./backends/webgpu/executor.ts");
+      return await createWebGpuExecutor(plan, { device: options.device });
+    }
+    case "native": {
+      const { createNativeExecutor } = await import("./backends/native/executor.ts");
+      return await createNativeExecutor(plan, { blasPath: options.blasPath });
+    }
+    default:
+      throw new RangeError(
+        `unknown backend "${options.backend}": use "cpu", "webgpu" or "native"`,
+      );
+  }
+}
+
+/**
+ * Draws the tutorial's initial parameters for a plan, in layer order, from
+ * `RandomState(seed)`.
+ *
+ * @param plan The resolved network.
+ * @param seed The RandomState seed.
+ * @returns One Float32Array per parameter name.
+ */
+export function initialParams(plan: NetworkPlan, seed: number): Map<string, Float32Array> {
+  const rng = new RandomState(seed);
+  const out = new Map<string, Float32Array>();
+  for (const p of plan.params) {
+    const size = p.shape.reduce((a, b) => a * b, 1);
+    out.set(
+      p.name,
+      p.init.kind === "zeros"
+        ? new Float32Array(size)
+        : Float32Array.from(rng.uniform(-p.init.bound, p.init.bound, size)),
+    );
+  }
+  return out;
+}
+
+/**
+ * A stack of layers ending in a softmax, trained by SGD on the mean negative
+ * log-likelihood, run by one backend.
+ *
+ * @example Train the tutorial's LeNet for one step on random data
+ * ```ts
+ * import { Conv2D, Dense, MaxPool2D, Sequential, Softmax, Tanh } from "../mod.ts";
+ *
+ * const model = await Sequential.create({
+ *   inputShape: [1, 28, 28],
+ *   batchSize: 8,
+ *   layers: [
+ *     new Conv2D({ filters: 20, kernelSize: 5 }), new MaxPool2D({ poolSize: 2 }), new Tanh(),
+ *     new Conv2D({ filters: 50, kernelSize: 5 }), new MaxPool2D({ poolSize: 2 }), new Tanh(),
+ *     new Dense({ units: 500 }), new Tanh(),
+ *     new Dense({ units: 10 }), new Softmax(),
+ *   ],
+ * });
+ * const x = new Float32Array(8 * 28 * 28).map(() => Math.random());
+ * const labels = Int32Array.from({ length: 8 }, (_, i) => i % 10);
+ * const loss = await model.trainStep(x, labels, { learningRate: 0.1 });
+ * console.log(loss.toFixed(4)); // ln(10) = 2.3026 at the start: the last layer starts at zero
+ * model.dispose();
+ * ```
+ */
+export class Sequential {
+  /** The resolved layers, shapes and parameter names. */
+  readonly plan: NetworkPlan;
+  /** The backend running the model. */
+  readonly backend: BackendName;
+  readonly #exec: Executor;
+  readonly #sampleSize: number;
+  #disposed = false;
+
+  private constructor(plan: NetworkPlan, exec: Executor) {
+    this.plan = plan;
+    this.backend = exec.backend;
+    this.#exec = exec;
+    this.#sampleSize = plan.inputShape.reduce((a, b) => a * b, 1);
+  }
+
+  /**
+   * Plans the network (checking every shape), creates the backend's executor and
+   * uploads the tutorial's initial weights drawn from `RandomState(seed)`.
+   *
+   * @param options Input shape, layers, backend, batch size, seed.
+   * @returns The ready model.
+   */
+  static async create(options: ModelOptions): Promise<Sequential> {
+    const plan = planNetwork(options.inputShape, options.layers, options.batchSize ?? 500);
+    const exec = await createExecutor(plan, options);
+    await exec.setParams(initialParams(plan, options.seed ?? 23455));
+    return new Sequential(plan, exec);
+  }
+
+  /**
+   * A table of the layers with their output shapes and parameter counts.
+   *
+   * @returns Multi-line text.
+   */
+  summary(): string {
+    const rows = [`input ${formatShape(this.plan.inputShape)}`];
+    let total = 0;
+    for (const l of this.plan.layers) {
+      let params = 0;
+      if (l.kind === "conv2d" || l.kind === "dense") {
+        for (const p of [l.weight, l.bias]) params += p.shape.reduce((a, b) => a * b, 1);
+      }
+      total += params;
+      rows.push(
+        `${l.name.padEnd(10)} ${l.kind.padEnd(10)} -> ${formatShape(l.outShape).padEnd(16)} ${
+          params ? `${params} params` : ""
+        }`.trimEnd(),
+      );
+    }
+    rows.push(`total ${total} parameters, backend ${this.backend}`);
+    return rows.join("\n");
+  }
+
+  #check(): void {
+    if (this.#disposed) throw new Error("this model has been disposed");
+  }
+
+  #hostBatch(
+    x: Float32Array | Tensor,
+    labels: ArrayLike<number> | undefined,
+    what: string,
+  ): { data: Float32Array; labels?: Int32Array; count: number } {
+    const first = this.plan.layers[0];
+    const where = `${what}: layer 0 "${first.name}" (${first.kind})`;
+    const expected = `[n, ${this.plan.inputShape.join(", ")}]`;
+    let data: Float32Array;
+    let count: number;
+    if (x instanceof Float32Array) {
+      data = x;
+      count = labels ? labels.length : data.length / this.#sampleSize;
+      if (!Number.isInteger(count) || data.length !== count * this.#sampleSize) {
+        throw new RangeError(
+          `${where} expects input ${expected} (${this.#sampleSize} values per sample${
+            labels ? `, ${labels.length} labels` : ""
+          }), got ${data.length} values`,
+        );
+      }
+    } else {
+      data = x.data;
+      const [n, ...rest] = x.shape;
+      count = n;
+      if (
+        rest.length !== this.plan.inputShape.length ||
+        rest.some((d, i) => d !== this.plan.inputShape[i]) ||
+        data.length !== n * this.#sampleSize
+      ) {
+        throw new RangeError(`${where} expects input ${expected}, got ${formatShape(x.shape)}`);
+      }
+      if (labels && labels.length !== n) {
+        throw new RangeError(`${what}: ${n} samples but ${labels.length} labels`);
+      }
+    }
+    if (count < 1) throw new RangeError(`${what}: empty batch`);
+    let lab: Int32Array | undefined;
+    if (labels) {
+      lab = Int32Array.from(labels);
+      for (let i = 0; i < lab.length; i++) {
+        if (!(lab[i] >= 0 && lab[i] < this.plan.classes)) {
+          throw new RangeError(
+            `${what}: label ${labels[i]} at index ${i} is outside [0, ${this.plan.classes})`,
+          );
+        }
+      }
+    }
+    return { data, labels: lab, count };
+  }
+
+  #stepOptions(o: TrainOptions | undefined) {
+    const learningRate = o?.learningRate ?? 0.1;
+    const momentum = o?.momentum ?? 0;
+    if (!(learningRate > 0) || !Number.isFinite(learningRate)) {
+      throw new RangeError(`learningRate must be a positive number, got ${learningRate}`);
+    }
+    if (!(momentum >= 0 && momentum < 1)) {
+      throw new RangeError(`momentum must be in [0, 1), got ${momentum}`);
+    }
+    return { learningRate, momentum, readLoss: o?.readLoss ?? true };
+  }
+
+  /**
+   * One SGD step on a batch of at most `batchSize` samples: forward, mean NLL,
+   * backward, parameter update.
+   *
+   * @param x Inputs `[n, ...inputShape]`, flat or as a {@link Tensor}.
+   * @param labels `n` class indices.
+   * @param options Learning rate, momentum, whether to read the loss back.
+   * @returns The batch's mean loss before the update (NaN when `readLoss` is false).
+   */
+  trainStep(
+    x: Float32Array | Tensor,
+    labels: ArrayLike<number>,
+    options?: TrainOptions,
+  ): Promise<number> {
+    this.#check();
+    const b = this.#hostBatch(x, labels, "trainStep");
+    this.#fits(b.count, "trainStep");
+    return this.#exec.trainStep(
+      { x: b.data, labels: b.labels, count: b.count },
+      this.#stepOptions(options),
+    );
+  }
+
+  #fits(count: number, what: string): void {
+    if (count > this.plan.batchSize) {
+      throw new RangeError(
+        `${what}: a batch of ${count} samples exceeds the model's batchSize ${this.plan.batchSize}`,
+      );
+    }
+  }
+
+  /**
+   * Stores samples in the backend's memory once (the GPU for `"webgpu"`), so that
+   * training and evaluation feed batches by index with no copy per step.
+   *
+   * @param images `count * prod(inputShape)` values: bytes (scaled by `scale`) or floats.
+   * @param labels `count` class indices.
+   * @param options `scale` for byte images (default 1/255).
+   * @returns A dataset usable with this model only.
+   */
+  createDataset(
+    images: Uint8Array | Float32Array,
+    labels: Uint8Array | Int32Array,
+    options?: { scale?: number },
+  ): Dataset {
+    this.#check();
+    const count = labels.length;
+    if (images.length !== count * this.#sampleSize) {
+      throw new RangeError(
+        `createDataset: ${count} labels need ${count} samples of [${
+          this.plan.inputShape.join(", ")
+        }] = ${count * this.#sampleSize} values, got ${images.length}`,
+      );
+    }
+    for (let i = 0; i < count; i++) {
+      if (!(labels[i] >= 0 && labels[i] < this.plan.classes)) {
+        throw new RangeError(
+          `createDataset: label ${labels[i]} at index ${i} is outside [0, ${this.plan.classes})`,
+        );
+      }
+    }
+    const handle = this.#exec.createDataset(images, labels, count, options?.scale ?? 1 / 255);
+    return new Dataset(handle, this.#exec);
+  }
+
+  #slice(ds: Dataset, start: number, count: number, what: string): BatchSource {
+    if (ds.owner !== this.#exec) throw new TypeError(`${what}: the dataset belongs to another model`);
+    if (!Number.isInteger(start) || !Number.isInteger(count) || start < 0 || count < 1) {
+      throw new RangeError(`${what}: bad slice start ${start}, count ${count}`);
+    }
+    if (start + count > ds.count) {
+      throw new RangeError(
+        `${what}: samples [${start}, ${start + count}) are outside the dataset of ${ds.count}`,
+      );
+    }
+    this.#fits(count, what);
+    return { dataset: ds.handle, start, count };
+  }
+
+  /**
+   * One SGD step on `count` samples of a dataset starting at `start`.
+   *
+   * @param ds A dataset created by this model.
+   * @param start Index of the first sample.
+   * @param count Number of samples, at most `batchSize`.
+   * @param options Learning rate, momentum, whether to read the loss back.
+   * @returns The batch's mean loss before the update (NaN when `readLoss` is false).
+   */
+  trainBatch(ds: Dataset, start: number, count: number, options?: TrainOptions): Promise<number> {
+    this.#check();
+    return this.#exec.trainStep(
+      this.#slice(ds, start, count, "trainBatch"),
+      this.#stepOptions(options),
+    );
+  }
+
+  async #evalLoop(
+    total: number,
+    source: (start: number, count: number) => BatchSource,
+  ): Promise<Evaluation> {
+    let lossSum = 0, errors = 0;
+    for (let start = 0; start < total; start += this.plan.batchSize) {
+      const count = Math.min(this.plan.batchSize, total - start);
+      const r = await this.#exec.evaluate(source(start, count));
+      lossSum += r.loss * count;
+      errors += r.errors;
+    }
+    return { loss: lossSum / total, errors, errorRate: errors / total, count: total };
+  }
+
+  /**
+   * Mean loss and zero-one error over any number of samples (fed in batches).
+   *
+   * @param x Inputs `[n, ...inputShape]`.
+   * @param labels `n` class indices.
+   * @returns Loss, error count and rate.
+   */
+  evaluate(x: Float32Array | Tensor, labels: ArrayLike<number>): Promise<Evaluation> {
+    this.#check();
+    const b = this.#hostBatch(x, labels, "evaluate");
+    const s = this.#sampleSize;
+    return this.#evalLoop(b.count, (start, count) => ({
+      x: b.data.subarray(start * s, (start + count) * s),
+      labels: b.labels!.subarray(start, start + count),
+      count,
+    }));
+  }
+
+  /**
+   * Mean loss and zero-one error over a slice of a dataset (all of it by default).
+   *
+   * @param ds A dataset created by this model.
+   * @param start First sample (default 0).
+   * @param count Number of samples (default: to the end).
+   * @returns Loss, error count and rate.
+   */
+  evaluateDataset(ds: Dataset, start = 0, count = ds.count - start): Promise<Evaluation> {
+    this.#check();
+    return this.#evalLoop(count, (s, c) => {
+      const slice = this.#slice(ds, start + s, c, "evaluateDataset");
+      return slice;
+    });
+  }
+
+  /**
+   * Class probabilities for any number of samples.
+   *
+   * @param x Inputs `[n, ...inputShape]`.
+   * @returns `[n, classes]` softmax probabilities, row-major.
+   */
+  async predict(x: Float32Array | Tensor): Promise<Float32Array> {
+    this.#check();
+    const b = this.#hostBatch(x, undefined, "predict");
+    const s = this.#sampleSize, k = this.plan.classes;
+    const out = new Float32Array(b.count * k);
+    for (let start = 0; start < b.count; start += this.plan.batchSize) {
+      const count = Math.min(this.plan.batchSize, b.count - start);
+      const p = await this.#exec.predict({
+        x: b.data.subarray(start * s, (start + count) * s),
+        count,
+      });
+      out.set(p, start * k);
+    }
+    return out;
+  }
+
+  /**
+   * Copies every parameter out of the backend.
+   *
+   * @returns Parameters by name (`conv0.weight`, ...), with shapes.
+   */
+  async getWeights(): Promise<Record<string, Tensor>> {
+    this.#check();
+    const values = await this.#exec.getParams();
+    const out: Record<string, Tensor> = {};
+    for (const p of this.plan.params) out[p.name] = { shape: [...p.shape], data: values.get(p.name)! };
+    return out;
+  }
+
+  /**
+   * Replaces every parameter. Names and shapes must match the model exactly.
+   *
+   * @param weights Parameters by name, e.g. from {@link Sequential.getWeights} or a checkpoint.
+   */
+  async setWeights(weights: Record<string, Tensor>): Promise<void> {
+    this.#check();
+    const expected = new Set(this.plan.params.map((p) => p.name));
+    const extra = Object.keys(weights).filter((k) => !expected.has(k));
+    const values = new Map<string, Float32Array>();
+    for (const p of this.plan.params) {
+      const t = weights[p.name];
+      if (!t) {
+        throw new RangeError(
+          `setWeights: missing tensor "${p.name}" (expected ${formatShape(p.shape)})${
+            extra.length ? `; unexpected tensors: ${extra.join(", ")}` : ""
+          }`,
+        );
+      }
+      const size = p.shape.reduce((a, b) => a * b, 1);
+      if (
+        t.shape.length !== p.shape.length || t.shape.some((d, i) => d !== p.shape[i]) ||
+        t.data.length !== size
+      ) {
+        throw new RangeError(
+          `setWeights: "${p.name}" expected shape ${formatShape(p.shape)}, got ${
+            formatShape(t.shape)
+          } with ${t.data.length} values`,
+        );
+      }
+      values.set(p.name, t.data);
+    }
+    if (extra.length) {
+      throw new RangeError(`setWeights: unexpected tensors ${extra.join(", ")}`);
+    }
+    await this.#exec.setParams(values);
+  }
+
+  /** Frees every buffer of the model; it cannot be used afterwards. */
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    this.#exec.dispose();
+  }
+}
