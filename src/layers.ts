@@ -14,7 +14,9 @@ function pair(v: number | [number, number], what: string): [number, number] {
   const p: [number, number] = typeof v === "number" ? [v, v] : v;
   for (const x of p) {
     if (!Number.isInteger(x) || x < 1) {
-      throw new RangeError(`${what} must be a positive integer or a pair of them, got ${String(v)}`);
+      throw new RangeError(
+        `${what} must be a positive integer or a pair of them, got ${String(v)}`,
+      );
     }
   }
   return p;
@@ -356,14 +358,16 @@ export function planNetwork(
       case "dense": {
         const inFeatures = product(shape);
         const next = layers[i + 1]?.kind;
-        const rule = layer.init === "auto" ? (next === "softmax" ? "zeros" : "uniform") : layer.init;
-        const scale = next === "sigmoid" ? 4 : 1;
+        const rule = layer.init === "auto"
+          ? (next === "softmax" ? "zeros" : "uniform")
+          : layer.init;
         const weight: ParamSpec = {
           name: `${name}.weight`,
           shape: [inFeatures, layer.units],
-          init: rule === "zeros"
-            ? ZEROS
-            : { kind: "uniform", bound: scale * denseWeightBound(inFeatures, layer.units) },
+          init: rule === "zeros" ? ZEROS : {
+            kind: "uniform",
+            bound: denseWeightBound(inFeatures, layer.units, { sigmoid: next === "sigmoid" }),
+          },
         };
         const bias: ParamSpec = { name: `${name}.bias`, shape: [layer.units], init: ZEROS };
         plans.push({

@@ -335,7 +335,9 @@ export class Sequential {
   }
 
   #slice(ds: Dataset, start: number, count: number, what: string): BatchSource {
-    if (ds.owner !== this.#exec) throw new TypeError(`${what}: the dataset belongs to another model`);
+    if (ds.owner !== this.#exec) {
+      throw new TypeError(`${what}: the dataset belongs to another model`);
+    }
     if (!Number.isInteger(start) || !Number.isInteger(count) || start < 0 || count < 1) {
       throw new RangeError(`${what}: bad slice start ${start}, count ${count}`);
     }
@@ -444,7 +446,9 @@ export class Sequential {
     this.#check();
     const values = await this.#exec.getParams();
     const out: Record<string, Tensor> = {};
-    for (const p of this.plan.params) out[p.name] = { shape: [...p.shape], data: values.get(p.name)! };
+    for (const p of this.plan.params) {
+      out[p.name] = { shape: [...p.shape], data: values.get(p.name)! };
+    }
     return out;
   }
 

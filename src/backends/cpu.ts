@@ -22,7 +22,8 @@ import { sigmoidBackward, sigmoidForward } from "../../cpu/sigmoid.ts";
 import { softmaxForward } from "../../cpu/softmax.ts";
 import { errorCount, nllLoss, softmaxNllBackward } from "../../cpu/nll.ts";
 import { sgdMomentumUpdate, sgdUpdate } from "../../cpu/sgd.ts";
-import { HostDataset, hostBatch, sizeOf } from "./host.ts";
+import type { FloatArray } from "../../cpu/types.ts";
+import { hostBatch, HostDataset, sizeOf } from "./host.ts";
 
 /**
  * Creates the reference executor for a plan.
@@ -34,35 +35,63 @@ export function createCpuExecutor(plan: NetworkPlan): Promise<Executor> {
   return Promise.resolve(new CpuExecutor(plan));
 }
 
-class CpuExecutor implements Executor {
+/**
+ * The reference executor. `dtype` float64 exists for the whole-network gradient
+ * check (`tests/lenet_gradcheck_test.ts`); models use float32 like the GPU.
+ */
+export class CpuExecutor implements Executor {
   readonly backend = "cpu" as const;
   readonly #plan: NetworkPlan;
   /** acts[i] is the input of layer i; acts[L] the softmax probabilities. */
-  readonly #acts: Float32Array[];
+  readonly #acts: FloatArray[];
   /** grads[i] is dLoss/d(acts[i]); grads[0] is never computed. */
-  readonly #grads: Float32Array[];
-  readonly #params = new Map<string, Float32Array>();
-  readonly #paramGrads = new Map<string, Float32Array>();
-  readonly #velocity = new Map<string, Float32Array>();
+  readonly #grads: FloatArray[];
+  readonly #params = new Map<string, FloatArray>();
+  readonly #paramGrads = new Map<string, FloatArray>();
+  readonly #velocity = new Map<string, FloatArray>();
   readonly #labels: Int32Array;
 
-  constructor(plan: NetworkPlan) {
+  constructor(plan: NetworkPlan, dtype: "float32" | "float64" = "float32") {
     this.#plan = plan;
     const n = plan.batchSize;
-    this.#acts = [new Float32Array(n * sizeOf(plan.inputShape))];
-    this.#grads = [new Float32Array(0)];
+    const alloc = (size: number): FloatArray =>
+      dtype === "float64" ? new Float64Array(size) : new Float32Array(size);
+    this.#acts = [alloc(n * sizeOf(plan.inputShape))];
+    this.#grads = [alloc(0)];
     for (const layer of plan.layers) {
-      this.#acts.push(new Float32Array(n * sizeOf(layer.outShape)));
-      this.#grads.push(new Float32Array(n * sizeOf(layer.outShape)));
+      this.#acts.push(alloc(n * sizeOf(layer.outShape)));
+      this.#grads.push(alloc(n * sizeOf(layer.outShape)));
     }
     for (const p of plan.params) {
-      this.#params.set(p.name, new Float32Array(sizeOf(p.shape)));
-      this.#paramGrads.set(p.name, new Float32Array(sizeOf(p.shape)));
+      this.#params.set(p.name, alloc(sizeOf(p.shape)));
+      this.#paramGrads.set(p.name, alloc(sizeOf(p.shape)));
     }
     this.#labels = new Int32Array(n);
   }
 
-  setParams(values: Map<string, Float32Array>): Promise<void> {
+  /**
+   * Mean NLL of a batch and the gradient of every parameter (views of internal
+   * buffers, valid until the next call). No update is made.
+   */
+  lossAndGradients(x: ArrayLike<number>, labels: ArrayLike<number>): {
+    loss: number;
+    grads: Map<string, FloatArray>;
+  } {
+    const count = labels.length;
+    this.#acts[0].set(x);
+    this.#labels.set(labels);
+    this.#forward(count);
+    const loss = nllLoss(
+      this.#logits(count),
+      this.#labels.subarray(0, count),
+      count,
+      this.#plan.classes,
+    );
+    this.#backward(count);
+    return { loss, grads: this.#paramGrads };
+  }
+
+  setParams(values: Map<string, ArrayLike<number>>): Promise<void> {
     for (const [name, dst] of this.#params) {
       const src = values.get(name);
       if (!src || src.length !== dst.length) {
@@ -77,7 +106,7 @@ class CpuExecutor implements Executor {
 
   getParams(): Promise<Map<string, Float32Array>> {
     const out = new Map<string, Float32Array>();
-    for (const [name, v] of this.#params) out.set(name, v.slice());
+    for (const [name, v] of this.#params) out.set(name, Float32Array.from(v));
     return Promise.resolve(out);
   }
 
@@ -189,7 +218,7 @@ class CpuExecutor implements Executor {
     );
   }
 
-  #logits(count: number): Float32Array {
+  #logits(count: number): FloatArray {
     const L = this.#plan.layers.length;
     return this.#acts[L - 1].subarray(0, count * this.#plan.classes);
   }
@@ -204,7 +233,12 @@ class CpuExecutor implements Executor {
       const g = this.#paramGrads.get(name)!;
       if (options.momentum > 0) {
         let v = this.#velocity.get(name);
-        if (!v) this.#velocity.set(name, v = new Float32Array(p.length));
+        if (!v) {
+          this.#velocity.set(
+            name,
+            v = p instanceof Float64Array ? new Float64Array(p.length) : new Float32Array(p.length),
+          );
+        }
         sgdMomentumUpdate(p, g, v, options.learningRate, options.momentum);
       } else {
         sgdUpdate(p, g, options.learningRate);
@@ -228,7 +262,9 @@ class CpuExecutor implements Executor {
     const count = this.#load(batch, false);
     this.#forward(count);
     const L = this.#plan.layers.length;
-    return Promise.resolve(this.#acts[L].slice(0, count * this.#plan.classes));
+    return Promise.resolve(
+      Float32Array.from(this.#acts[L].subarray(0, count * this.#plan.classes)),
+    );
   }
 
   dispose(): void {

@@ -62,7 +62,7 @@ export class HostDataset implements DeviceDataset {
  */
 export function hostBatch(
   batch: BatchSource,
-  input: Float32Array,
+  input: Float32Array | Float64Array,
   labels: Int32Array | null,
   sampleSize: number,
   batchSize: number,
@@ -85,7 +85,9 @@ export function hostBatch(
   }
   const { start } = batch;
   if (start < 0 || start + count > ds.count) {
-    throw new RangeError(`batch [${start}, ${start + count}) is outside the dataset of ${ds.count}`);
+    throw new RangeError(
+      `batch [${start}, ${start + count}) is outside the dataset of ${ds.count}`,
+    );
   }
   const src = ds.images.subarray(start * sampleSize, (start + count) * sampleSize);
   if (src instanceof Float32Array) {

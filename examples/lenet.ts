@@ -1,0 +1,416 @@
+/**
+ * The Theano tutorial's LeNet on MNIST (`evaluate_lenet5` of convolutional_mlp.py):
+ * two conv + max-pool + tanh layers (20 and 50 kernels of 5x5), a 500-unit tanh
+ * hidden layer, a softmax over 10 classes, minibatch SGD with early stopping.
+ *
+ *   deno run -A examples/lenet.ts --data ../shared/data/mnist
+ *   deno run -A examples/lenet.ts --help
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import {
+  Conv2D,
+  type Dataset,
+  Dense,
+  MaxPool2D,
+  Sequential,
+  Softmax,
+  Tanh,
+  type Tensor,
+} from "../mod.ts";
+import type { BackendName } from "../src/backend.ts";
+import { loadMnist } from "../src/data/mnist_deno.ts";
+import { loadCheckpoint, saveCheckpoint } from "../src/checkpoint_deno.ts";
+
+const USAGE = `Train the Theano tutorial's LeNet on MNIST.
+
+Usage: deno run -A examples/lenet.ts [options]
+
+Data
+  --data DIR            folder with the four MNIST files (train-images-idx3-ubyte.gz, ...);
+                        without it they are downloaded once into a cache and verified (SHA-256)
+  --dataset NAME        mnist (default) or fashion-mnist
+  --limit N             use only the first N training images (quick runs)
+Model and training (defaults are the tutorial's)
+  --backend NAME        auto (default), webgpu, native or cpu
+  --epochs N            at most N epochs (200)
+  --batch-size N        minibatch size (500)
+  --lr X                learning rate (0.1)
+  --lr-decay X          multiply the learning rate by X after every epoch (1 = off)
+  --momentum X          classical momentum (0 = the tutorial's plain SGD)
+  --kernels A,B         kernels of the two conv layers (20,50)
+  --hidden N            hidden units (500)
+  --patience N          early-stopping patience in iterations (10000)
+  --seed N              RandomState seed of the initial weights (23455)
+Checkpoints
+  --save PATH           write a safetensors checkpoint after every epoch (atomically)
+  --resume PATH         continue training from a checkpoint written by --save
+  --help                show this text
+`;
+
+interface Config {
+  backend: "auto" | BackendName;
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  lrDecay: number;
+  momentum: number;
+  kernels: [number, number];
+  hidden: number;
+  patience: number;
+  seed: number;
+  data?: string;
+  dataset: "mnist" | "fashion-mnist";
+  limit?: number;
+  save?: string;
+  resume?: string;
+}
+
+/** Thrown for bad command lines; main prints it with the usage. */
+export class UsageError extends Error {}
+
+function int(name: string, v: string | undefined, min: number): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) {
+    throw new UsageError(`--${name} must be an integer >= ${min}, got "${v}"`);
+  }
+  return n;
+}
+
+function num(name: string, v: string | undefined, ok: (x: number) => boolean, what: string) {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (v.trim() === "" || !Number.isFinite(n) || !ok(n)) {
+    throw new UsageError(`--${name} must be ${what}, got "${v}"`);
+  }
+  return n;
+}
+
+/**
+ * Parses the command line into a configuration.
+ *
+ * @param args The arguments (Deno.args).
+ * @returns The configuration, or `"help"`.
+ */
+export function parseConfig(args: string[]): Config | "help" {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        backend: { type: "string" },
+        epochs: { type: "string" },
+        "batch-size": { type: "string" },
+        lr: { type: "string" },
+        "lr-decay": { type: "string" },
+        momentum: { type: "string" },
+        kernels: { type: "string" },
+        hidden: { type: "string" },
+        patience: { type: "string" },
+        seed: { type: "string" },
+        data: { type: "string" },
+        dataset: { type: "string" },
+        limit: { type: "string" },
+        save: { type: "string" },
+        resume: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+    });
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const v = parsed.values;
+  if (v.help) return "help";
+  const backend = v.backend ?? "auto";
+  if (!["auto", "webgpu", "native", "cpu"].includes(backend)) {
+    throw new UsageError(`--backend must be auto, webgpu, native or cpu, got "${backend}"`);
+  }
+  const dataset = v.dataset ?? "mnist";
+  if (dataset !== "mnist" && dataset !== "fashion-mnist") {
+    throw new UsageError(`--dataset must be mnist or fashion-mnist, got "${dataset}"`);
+  }
+  let kernels: [number, number] = [20, 50];
+  if (v.kernels !== undefined) {
+    const parts = v.kernels.split(",");
+    if (parts.length !== 2) throw new UsageError(`--kernels takes two numbers like 20,50`);
+    kernels = [int("kernels", parts[0], 1)!, int("kernels", parts[1], 1)!];
+  }
+  return {
+    backend: backend as Config["backend"],
+    epochs: int("epochs", v.epochs, 1) ?? 200,
+    batchSize: int("batch-size", v["batch-size"], 1) ?? 500,
+    lr: num("lr", v.lr, (x) => x > 0, "a positive number") ?? 0.1,
+    lrDecay: num("lr-decay", v["lr-decay"], (x) => x > 0 && x <= 1, "in (0, 1]") ?? 1,
+    momentum: num("momentum", v.momentum, (x) => x >= 0 && x < 1, "in [0, 1)") ?? 0,
+    kernels,
+    hidden: int("hidden", v.hidden, 1) ?? 500,
+    patience: int("patience", v.patience, 1) ?? 10000,
+    seed: int("seed", v.seed, 0) ?? 23455,
+    data: v.data,
+    dataset,
+    limit: int("limit", v.limit, 1),
+    save: v.save,
+    resume: v.resume,
+  };
+}
+
+function lenetLayers(c: Config) {
+  return [
+    new Conv2D({ filters: c.kernels[0], kernelSize: 5 }),
+    new MaxPool2D({ poolSize: 2 }),
+    new Tanh(),
+    new Conv2D({ filters: c.kernels[1], kernelSize: 5 }),
+    new MaxPool2D({ poolSize: 2 }),
+    new Tanh(),
+    new Dense({ units: c.hidden }),
+    new Tanh(),
+    new Dense({ units: 10 }),
+    new Softmax(),
+  ];
+}
+
+async function hardwareGpu(): Promise<boolean> {
+  try {
+    const adapter = await navigator.gpu?.requestAdapter();
+    return !!adapter && !adapter.info.isFallbackAdapter;
+  } catch {
+    return false;
+  }
+}
+
+/** Creates the model on the requested backend, or on the fastest one that works. */
+async function createModel(c: Config): Promise<Sequential> {
+  const options = {
+    inputShape: [1, 28, 28],
+    layers: lenetLayers(c),
+    batchSize: c.batchSize,
+    seed: c.seed,
+  };
+  if (c.backend !== "auto") return await Sequential.create({ ...options, backend: c.backend });
+  // Fastest first: a real GPU, then BLAS through FFI, then WebGPU on a software
+  // adapter, then the plain TypeScript reference.
+  const order: BackendName[] = (await hardwareGpu())
+    ? ["webgpu", "native", "cpu"]
+    : ["native", "webgpu", "cpu"];
+  const reasons: string[] = [];
+  for (const backend of order) {
+    try {
+      const model = await Sequential.create({ ...options, backend });
+      const skipped = reasons.length ? ` (${reasons.join("; ")})` : "";
+      console.log(`... using the ${backend} backend${skipped}`);
+      return model;
+    } catch (e) {
+      reasons.push(`${backend} unavailable: ${(e as Error).message.split("\n")[0]}`);
+    }
+  }
+  throw new Error(`no backend could be created:\n  ${reasons.join("\n  ")}`);
+}
+
+function fmtDuration(seconds: number): string {
+  if (!Number.isFinite(seconds)) return "?";
+  const s = Math.round(seconds);
+  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), r = s % 60;
+  return h
+    ? `${h}:${String(m).padStart(2, "0")}:${String(r).padStart(2, "0")}`
+    : `${m}:${String(r).padStart(2, "0")}`;
+}
+
+/** A one-line progress bar on a terminal; silent otherwise. */
+class Progress {
+  readonly #tty = Deno.stderr.isTerminal();
+  readonly #enc = new TextEncoder();
+  #shown = false;
+  update(done: number, total: number, imagesPerSec: number, loss: number, epochEta: number) {
+    if (!this.#tty) return;
+    const width = 30;
+    const fill = Math.round((done / total) * width);
+    const bar = "#".repeat(fill) + ".".repeat(width - fill);
+    const lossText = Number.isNaN(loss) ? "" : ` loss ${loss.toFixed(4)}`;
+    const line = `\r[${bar}] ${done}/${total} ${imagesPerSec.toFixed(0)} img/s ETA ${
+      fmtDuration(epochEta)
+    }${lossText}\x1b[K`;
+    Deno.stderr.writeSync(this.#enc.encode(line));
+    this.#shown = true;
+  }
+  clear() {
+    if (this.#shown) Deno.stderr.writeSync(this.#enc.encode("\r\x1b[K"));
+    this.#shown = false;
+  }
+}
+
+interface TrainState {
+  epoch: number; // epochs completed
+  bestValidation: number;
+  bestIter: number;
+  testScore: number;
+  patience: number;
+  lr: number;
+}
+
+async function writeCheckpoint(path: string, model: Sequential, s: TrainState, c: Config) {
+  const weights = await model.getWeights();
+  await saveCheckpoint(path, weights, {
+    format: "lenet-webgpu/1",
+    state: JSON.stringify(s),
+    config: JSON.stringify({ kernels: c.kernels, hidden: c.hidden, batchSize: c.batchSize }),
+  });
+}
+
+async function readCheckpoint(path: string, model: Sequential): Promise<TrainState> {
+  const { tensors, metadata } = await loadCheckpoint(path);
+  const weights: Record<string, Tensor> = {};
+  for (const [name, t] of Object.entries(tensors)) weights[name] = { shape: t.shape, data: t.data };
+  try {
+    await model.setWeights(weights);
+  } catch (e) {
+    throw new Error(`${path} does not fit this model: ${(e as Error).message}`);
+  }
+  if (!metadata.state) throw new Error(`${path} has no training state (was it written by --save?)`);
+  return JSON.parse(metadata.state) as TrainState;
+}
+
+/**
+ * Runs the tutorial's training loop and prints what the tutorial prints.
+ *
+ * @param c The configuration.
+ */
+export async function run(c: Config): Promise<{ bestValidation: number; testScore: number }> {
+  const data = await loadMnist({
+    dataset: c.dataset,
+    dataDir: c.data,
+    log: (m) => console.log(m),
+  });
+  const train = data.train;
+  const trainCount = Math.min(train.count, c.limit ?? train.count);
+  console.log("... building the model");
+  const model = await createModel(c);
+  const trainDs = model.createDataset(
+    train.images.subarray(0, trainCount * 784),
+    train.labels.subarray(0, trainCount),
+  );
+  const validDs = model.createDataset(data.valid.images, data.valid.labels);
+  const testDs = model.createDataset(data.test.images, data.test.labels);
+
+  const nTrain = Math.floor(trainCount / c.batchSize);
+  if (nTrain < 1) {
+    throw new UsageError(`--batch-size ${c.batchSize} exceeds the ${trainCount} training images`);
+  }
+  const patienceIncrease = 2, improvementThreshold = 0.995;
+  const validationFrequency = Math.max(1, Math.min(nTrain, Math.floor(c.patience / 2)));
+  let s: TrainState = {
+    epoch: 0,
+    bestValidation: Infinity,
+    bestIter: 0,
+    testScore: 0,
+    patience: c.patience,
+    lr: c.lr,
+  };
+  if (c.resume) {
+    s = await readCheckpoint(c.resume, model);
+    console.log(
+      `... resumed from ${c.resume} after epoch ${s.epoch} (best validation ${
+        (s.bestValidation * 100).toFixed(6)
+      } %, learning rate ${s.lr})`,
+    );
+  }
+  console.log("... training");
+  const progress = new Progress();
+  const start = performance.now();
+  let done = false;
+  while (s.epoch < c.epochs && !done) {
+    const epoch = s.epoch + 1;
+    const epochStart = performance.now();
+    for (let mb = 0; mb < nTrain; mb++) {
+      const iter = (epoch - 1) * nTrain + mb;
+      const readLoss = model.backend !== "webgpu" || mb % 10 === 9 || mb === nTrain - 1;
+      const loss = await model.trainBatch(trainDs, mb * c.batchSize, c.batchSize, {
+        learningRate: s.lr,
+        momentum: c.momentum,
+        readLoss,
+      });
+      if (readLoss && !Number.isFinite(loss)) {
+        progress.clear();
+        throw new Error(
+          `the training loss became ${loss} at epoch ${epoch}, minibatch ${mb + 1}: ` +
+            `try a smaller --lr.${c.save ? ` The last good checkpoint is ${c.save}.` : ""}`,
+        );
+      }
+      const elapsed = (performance.now() - epochStart) / 1000;
+      progress.update(
+        mb + 1,
+        nTrain,
+        ((mb + 1) * c.batchSize) / elapsed,
+        loss,
+        (elapsed / (mb + 1)) * (nTrain - mb - 1),
+      );
+      if ((iter + 1) % validationFrequency === 0) {
+        const v = (await model.evaluateDataset(validDs)).errorRate;
+        progress.clear();
+        console.log(
+          `epoch ${epoch}, minibatch ${mb + 1}/${nTrain}, validation error ${
+            (v * 100).toFixed(6)
+          } %`,
+        );
+        if (v < s.bestValidation) {
+          if (v < s.bestValidation * improvementThreshold) {
+            s.patience = Math.max(s.patience, iter * patienceIncrease);
+          }
+          s.bestValidation = v;
+          s.bestIter = iter;
+          s.testScore = (await model.evaluateDataset(testDs)).errorRate;
+          console.log(
+            `     epoch ${epoch}, minibatch ${mb + 1}/${nTrain}, test error of best model ${
+              (s.testScore * 100).toFixed(6)
+            } %`,
+          );
+        }
+      }
+      if (s.patience <= iter) {
+        done = true;
+        break;
+      }
+    }
+    s.epoch = epoch;
+    s.lr *= c.lrDecay;
+    if (c.save) await writeCheckpoint(c.save, model, s, c);
+  }
+  progress.clear();
+  const minutes = (performance.now() - start) / 60000;
+  console.log("Optimization complete.");
+  console.log(
+    `Best validation score of ${(s.bestValidation * 100).toFixed(6)} % obtained at iteration ${
+      s.bestIter + 1
+    }, with test performance ${(s.testScore * 100).toFixed(6)} %`,
+  );
+  console.log(
+    `The code for file lenet.ts ran for ${minutes.toFixed(2)}m (backend ${model.backend})`,
+  );
+  for (const ds of [trainDs, validDs, testDs] as Dataset[]) ds.dispose();
+  model.dispose();
+  return { bestValidation: s.bestValidation, testScore: s.testScore };
+}
+
+if (import.meta.main) {
+  let config;
+  try {
+    config = parseConfig(Deno.args);
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    console.error(`error: ${e.message}\n\n${USAGE}`);
+    Deno.exit(2);
+  }
+  if (config === "help") {
+    console.log(USAGE);
+  } else {
+    try {
+      await run(config);
+    } catch (e) {
+      console.error(`error: ${(e as Error).message}`);
+      Deno.exit(1);
+    }
+  }
+}

@@ -1,0 +1,34 @@
+/**
+ * Train convolutional networks from TypeScript: the Theano "Convolutional Neural
+ * Networks (LeNet)" tutorial's layers, run as WebGPU compute shaders, through a
+ * system BLAS, or as plain TypeScript loops that serve as the reference.
+ *
+ * @example The tutorial's LeNet, one SGD step
+ * ```ts
+ * import { Conv2D, Dense, MaxPool2D, Sequential, Softmax, Tanh } from "@lenet/webgpu-cnn";
+ *
+ * const model = await Sequential.create({
+ *   inputShape: [1, 28, 28],
+ *   batchSize: 4,
+ *   backend: "cpu", // or "webgpu", or "native" (BLAS, Deno with --allow-ffi)
+ *   layers: [
+ *     new Conv2D({ filters: 20, kernelSize: 5 }), new MaxPool2D({ poolSize: 2 }), new Tanh(),
+ *     new Conv2D({ filters: 50, kernelSize: 5 }), new MaxPool2D({ poolSize: 2 }), new Tanh(),
+ *     new Dense({ units: 500 }), new Tanh(),
+ *     new Dense({ units: 10 }), new Softmax(),
+ *   ],
+ * });
+ * const x = new Float32Array(4 * 784).fill(0.5);
+ * const loss = await model.trainStep(x, [3, 1, 4, 1], { learningRate: 0.1 });
+ * console.log(loss); // 2.302585... = ln(10)
+ * model.dispose();
+ * ```
+ *
+ * @module
+ */
+export { Conv2D, Dense, MaxPool2D, Sigmoid, Softmax, Tanh } from "./src/layers.ts";
+export type { Conv2DOptions, DenseOptions, Layer, MaxPool2DOptions } from "./src/layers.ts";
+export { Dataset, initialParams, Sequential } from "./src/model.ts";
+export type { Evaluation, ModelOptions, Tensor, TrainOptions } from "./src/model.ts";
+export type { BackendName, LayerPlan, NetworkPlan, ParamSpec } from "./src/backend.ts";
+export { RandomState } from "./src/random.ts";
