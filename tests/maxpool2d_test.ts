@@ -1,0 +1,236 @@
+// Tests of cpu/maxpool2d.ts: the tutorial's max_pool_2d printouts digit for digit, the tie rule,
+// partial border windows, and float64 finite-difference gradient checks in both border modes.
+import assert from "node:assert";
+import {
+  maxPool2dBackward,
+  maxPool2dForward,
+  maxPool2dOutputSize,
+  type MaxPool2DShape,
+} from "../cpu/maxpool2d.ts";
+import { RandomState } from "../src/random.ts";
+import { assertThrowsWith } from "./_assert.ts";
+import { dot, gradCheck, randomArray } from "./_gradcheck.ts";
+
+/** numpy's default float printing (precision 8) in fixed notation: 8 decimals, trailing zeros dropped. */
+function npFixed(v: number): string {
+  return v.toFixed(8).replace(/0+$/, "");
+}
+
+/** numpy's scientific notation with precision 8: "4.17022005e-01". */
+function npSci(v: number): string {
+  const [mantissa, exp] = v.toExponential(8).split("e");
+  const sign = exp[0] === "-" ? "-" : "+";
+  return `${mantissa}e${sign}${exp.replace(/^[+-]/, "").padStart(2, "0")}`;
+}
+
+/** Plane [n, c] of an [N, C, H, W] array as rows of strings. */
+function plane(
+  a: Float64Array,
+  s: { channels: number; height: number; width: number },
+  n: number,
+  c: number,
+  fmt: (v: number) => string,
+) {
+  const rows: string[][] = [];
+  const base = (n * s.channels + c) * s.height * s.width;
+  for (let i = 0; i < s.height; i++) {
+    rows.push(Array.from(a.subarray(base + i * s.width, base + (i + 1) * s.width), fmt));
+  }
+  return rows;
+}
+
+// The tutorial: invals = numpy.random.RandomState(1).rand(3, 2, 5, 5), maxpool_shape = (2, 2)
+const TUTORIAL: MaxPool2DShape = {
+  batch: 3,
+  channels: 2,
+  height: 5,
+  width: 5,
+  poolH: 2,
+  poolW: 2,
+  ignoreBorder: true,
+};
+
+Deno.test("max_pool_2d tutorial printout, ignore_border=True: every printed digit", () => {
+  const invals = new RandomState(1).rand(3, 2, 5, 5);
+  // the tutorial's "invals[0, 0, :, :] =" printout
+  assert.deepStrictEqual(plane(invals, TUTORIAL, 0, 0, npSci), [
+    ["4.17022005e-01", "7.20324493e-01", "1.14374817e-04", "3.02332573e-01", "1.46755891e-01"],
+    ["9.23385948e-02", "1.86260211e-01", "3.45560727e-01", "3.96767474e-01", "5.38816734e-01"],
+    ["4.19194514e-01", "6.85219500e-01", "2.04452250e-01", "8.78117436e-01", "2.73875932e-02"],
+    ["6.70467510e-01", "4.17304802e-01", "5.58689828e-01", "1.40386939e-01", "1.98101489e-01"],
+    ["8.00744569e-01", "9.68261576e-01", "3.13424178e-01", "6.92322616e-01", "8.76389152e-01"],
+  ]);
+  const { outH, outW } = maxPool2dOutputSize(TUTORIAL);
+  assert.deepStrictEqual([outH, outW], [2, 2]);
+  const out = new Float64Array(3 * 2 * outH * outW);
+  maxPool2dForward(out, invals, TUTORIAL);
+  // the tutorial's "output[0, 0, :, :] =" printout
+  assert.deepStrictEqual(plane(out, { channels: 2, height: 2, width: 2 }, 0, 0, npFixed), [
+    ["0.72032449", "0.39676747"],
+    ["0.6852195", "0.87811744"],
+  ]);
+});
+
+Deno.test("max_pool_2d tutorial printout, ignore_border=False: every printed digit", () => {
+  const invals = new RandomState(1).rand(3, 2, 5, 5);
+  // the tutorial's "invals[1, 0, :, :] =" printout
+  assert.deepStrictEqual(plane(invals, TUTORIAL, 1, 0, npFixed), [
+    ["0.01936696", "0.67883553", "0.21162812", "0.26554666", "0.49157316"],
+    ["0.05336255", "0.57411761", "0.14672857", "0.58930554", "0.69975836"],
+    ["0.10233443", "0.41405599", "0.69440016", "0.41417927", "0.04995346"],
+    ["0.53589641", "0.66379465", "0.51488911", "0.94459476", "0.58655504"],
+    ["0.90340192", "0.1374747", "0.13927635", "0.80739129", "0.39767684"],
+  ]);
+  const s = { ...TUTORIAL, ignoreBorder: false };
+  const { outH, outW } = maxPool2dOutputSize(s);
+  assert.deepStrictEqual([outH, outW], [3, 3]);
+  const out = new Float64Array(3 * 2 * outH * outW);
+  maxPool2dForward(out, invals, s);
+  // the tutorial's "output[1, 0, :, :] =" printout
+  assert.deepStrictEqual(plane(out, { channels: 2, height: 3, width: 3 }, 1, 0, npFixed), [
+    ["0.67883553", "0.58930554", "0.69975836"],
+    ["0.66379465", "0.94459476", "0.58655504"],
+    ["0.90340192", "0.80739129", "0.39767684"],
+  ]);
+});
+
+Deno.test("maxPool2dOutputSize: floor with ignoreBorder, ceil without", () => {
+  const s: MaxPool2DShape = {
+    batch: 1,
+    channels: 1,
+    height: 7,
+    width: 5,
+    poolH: 2,
+    poolW: 3,
+    ignoreBorder: true,
+  };
+  assert.deepStrictEqual(maxPool2dOutputSize(s), { outH: 3, outW: 1 });
+  assert.deepStrictEqual(maxPool2dOutputSize({ ...s, ignoreBorder: false }), { outH: 4, outW: 2 });
+  // LeNet: 24x24 -> 12x12, 8x8 -> 4x4
+  assert.deepStrictEqual(maxPool2dOutputSize({ ...s, height: 24, width: 24, poolW: 2 }), {
+    outH: 12,
+    outW: 12,
+  });
+  assert.deepStrictEqual(
+    maxPool2dOutputSize({ ...s, height: 8, width: 8, poolW: 2, ignoreBorder: false }),
+    {
+      outH: 4,
+      outW: 4,
+    },
+  );
+});
+
+Deno.test("maxPool2d: partial border windows with ignoreBorder false (hand example)", () => {
+  // 3x4 input, pool 2x3:   [[ 1, 9, 2, -5],
+  //                         [ 4, 3, 8, -7],
+  //                         [-2, 6, 5, -1]]
+  const s: MaxPool2DShape = {
+    batch: 1,
+    channels: 1,
+    height: 3,
+    width: 4,
+    poolH: 2,
+    poolW: 3,
+    ignoreBorder: false,
+  };
+  const x = Float64Array.of(1, 9, 2, -5, 4, 3, 8, -7, -2, 6, 5, -1);
+  const out = new Float64Array(4);
+  maxPool2dForward(out, x, s);
+  // windows: rows 0-1 x cols 0-2 -> 9; rows 0-1 x col 3 -> -5; row 2 x cols 0-2 -> 6; row 2 x col 3 -> -1
+  assert.deepStrictEqual(Array.from(out), [9, -5, 6, -1]);
+  const dx = new Float64Array(12).fill(NaN);
+  maxPool2dBackward(dx, Float64Array.of(10, 20, 30, 40), x, s);
+  assert.deepStrictEqual(Array.from(dx), [0, 10, 0, 20, 0, 0, 0, 0, 0, 30, 0, 40]);
+  // ignoreBorder true keeps only the full window
+  const out1 = new Float64Array(1);
+  maxPool2dForward(out1, x, { ...s, ignoreBorder: true });
+  assert.deepStrictEqual(Array.from(out1), [9]);
+});
+
+Deno.test("maxPool2d tie rule: the first maximum in row-major order gets the whole gradient", () => {
+  const s: MaxPool2DShape = {
+    batch: 1,
+    channels: 2,
+    height: 2,
+    width: 2,
+    poolH: 2,
+    poolW: 2,
+    ignoreBorder: true,
+  };
+  // channel 0: all equal -> element 0; channel 1: [[1, 3], [3, 2]] -> element 1 (not 2)
+  const x = Float64Array.of(0.5, 0.5, 0.5, 0.5, 1, 3, 3, 2);
+  const out = new Float64Array(2);
+  maxPool2dForward(out, x, s);
+  assert.deepStrictEqual(Array.from(out), [0.5, 3]);
+  const dx = new Float64Array(8);
+  maxPool2dBackward(dx, Float64Array.of(1, 2), x, s);
+  assert.deepStrictEqual(Array.from(dx), [1, 0, 0, 0, 0, 2, 0, 0]);
+  // -Infinity everywhere still picks the first element
+  maxPool2dBackward(dx, Float64Array.of(1, 2), new Float64Array(8).fill(-Infinity), s);
+  assert.deepStrictEqual(Array.from(dx), [1, 0, 0, 0, 2, 0, 0, 0]);
+});
+
+const GRAD_SHAPES: MaxPool2DShape[] = [
+  { batch: 2, channels: 3, height: 7, width: 5, poolH: 2, poolW: 3, ignoreBorder: true },
+  { batch: 2, channels: 3, height: 7, width: 5, poolH: 2, poolW: 3, ignoreBorder: false },
+  { batch: 3, channels: 2, height: 6, width: 9, poolH: 3, poolW: 2, ignoreBorder: false },
+  { batch: 2, channels: 2, height: 8, width: 8, poolH: 2, poolW: 2, ignoreBorder: true },
+];
+
+Deno.test("maxPool2dBackward passes float64 finite-difference checks, both border modes (max rel err < 1e-6)", () => {
+  for (const [k, s] of GRAD_SHAPES.entries()) {
+    // random continuous inputs: ties (where max is not differentiable) have probability zero
+    const rng = new RandomState(300 + k);
+    const { outH, outW } = maxPool2dOutputSize(s);
+    const x = randomArray(rng, s.batch * s.channels * s.height * s.width);
+    const r = randomArray(rng, s.batch * s.channels * outH * outW);
+    const out = new Float64Array(r.length);
+    const dx = new Float64Array(x.length).fill(NaN);
+    maxPool2dBackward(dx, r, x, s);
+    const res = gradCheck(
+      (v) => {
+        maxPool2dForward(out, v, s);
+        return dot(out, r);
+      },
+      x,
+      dx,
+    );
+    assert.ok(res.maxRelError < 1e-6, `shape ${k}: max rel err ${res.maxRelError}`);
+  }
+});
+
+Deno.test("maxPool2d on Float32Array", () => {
+  const s = GRAD_SHAPES[2];
+  const rng = new RandomState(5);
+  const x = new Float32Array(randomArray(rng, 3 * 2 * 6 * 9));
+  const out = new Float32Array(3 * 2 * 2 * 5);
+  maxPool2dForward(out, x, s);
+  assert.strictEqual(out[0], Math.max(x[0], x[1], x[9], x[10], x[18], x[19]));
+});
+
+Deno.test("maxPool2d throws RangeError on bad shapes and lengths", () => {
+  const s: MaxPool2DShape = {
+    batch: 1,
+    channels: 1,
+    height: 4,
+    width: 4,
+    poolH: 2,
+    poolW: 2,
+    ignoreBorder: true,
+  };
+  assertThrowsWith(
+    () => maxPool2dOutputSize({ ...s, poolW: 0 }),
+    RangeError,
+    "poolW must be a positive integer",
+  );
+  assertThrowsWith(
+    () => maxPool2dForward(new Float64Array(3), new Float64Array(16), s),
+    RangeError,
+    "maxPool2dForward: out must have length 4, received 3",
+  );
+  assertThrowsWith(
+    () => maxPool2dBackward(new Float64Array(16), new Float64Array(4), new Float64Array(15), s),
+    RangeError,
+    "maxPool2dBackward: x must have length 16, received 15",
+  );
+});
