@@ -30,5 +30,15 @@ export { Conv2D, Dense, MaxPool2D, Sigmoid, Softmax, Tanh } from "./src/layers.t
 export type { Conv2DOptions, DenseOptions, Layer, MaxPool2DOptions } from "./src/layers.ts";
 export { Dataset, initialParams, Sequential } from "./src/model.ts";
 export type { Evaluation, ModelOptions, Tensor, TrainOptions } from "./src/model.ts";
-export type { BackendName, LayerPlan, NetworkPlan, ParamSpec } from "./src/backend.ts";
+export type {
+  ActivationPlan,
+  BackendName,
+  Conv2DPlan,
+  DensePlan,
+  LayerPlan,
+  MaxPool2DPlan,
+  NetworkPlan,
+  ParamSpec,
+  SoftmaxPlan,
+} from "./src/backend.ts";
 export { RandomState } from "./src/random.ts";

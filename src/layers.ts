@@ -59,6 +59,8 @@ export class Conv2D {
   /** Optional explicit name. */
   readonly name?: string;
   /**
+   * Creates the layer; shapes are resolved when a model is built.
+   *
    * @param options Filters, kernel size, optional name.
    */
   constructor(options: Conv2DOptions) {
@@ -107,6 +109,8 @@ export class MaxPool2D {
   /** Optional explicit name. */
   readonly name?: string;
   /**
+   * Creates the layer; shapes are resolved when a model is built.
+   *
    * @param options Pool size, border mode, optional name.
    */
   constructor(options: MaxPool2DOptions) {
@@ -150,6 +154,8 @@ export class Dense {
   /** Optional explicit name. */
   readonly name?: string;
   /**
+   * Creates the layer; the input is flattened, whatever its shape.
+   *
    * @param options Units, initialisation, optional name.
    */
   constructor(options: DenseOptions) {
@@ -175,10 +181,16 @@ export class Dense {
 export class Tanh {
   /** Discriminant used by the planner. */
   readonly kind = "tanh" as const;
+  /** Optional name used in error messages. */
+  readonly name?: string;
   /**
+   * Creates the layer.
+   *
    * @param name Optional name used in error messages.
    */
-  constructor(readonly name?: string) {}
+  constructor(name?: string) {
+    this.name = name;
+  }
 }
 
 /**
@@ -194,10 +206,16 @@ export class Tanh {
 export class Sigmoid {
   /** Discriminant used by the planner. */
   readonly kind = "sigmoid" as const;
+  /** Optional name used in error messages. */
+  readonly name?: string;
   /**
+   * Creates the layer.
+   *
    * @param name Optional name used in error messages.
    */
-  constructor(readonly name?: string) {}
+  constructor(name?: string) {
+    this.name = name;
+  }
 }
 
 /**
@@ -215,10 +233,16 @@ export class Sigmoid {
 export class Softmax {
   /** Discriminant used by the planner. */
   readonly kind = "softmax" as const;
+  /** Optional name used in error messages. */
+  readonly name?: string;
   /**
+   * Creates the layer.
+   *
    * @param name Optional name used in error messages.
    */
-  constructor(readonly name?: string) {}
+  constructor(name?: string) {
+    this.name = name;
+  }
 }
 
 const KIND_LABEL = {

@@ -407,12 +407,12 @@ export class Sequential {
    * @param count Number of samples (default: to the end).
    * @returns Loss, error count and rate.
    */
-  evaluateDataset(ds: Dataset, start = 0, count = ds.count - start): Promise<Evaluation> {
+  evaluateDataset(ds: Dataset, start?: number, count?: number): Promise<Evaluation> {
     this.#check();
-    return this.#evalLoop(count, (s, c) => {
-      const slice = this.#slice(ds, start + s, c, "evaluateDataset");
-      return slice;
-    });
+    start ??= 0;
+    count ??= ds.count - start;
+    const first = start;
+    return this.#evalLoop(count, (s, c) => this.#slice(ds, first + s, c, "evaluateDataset"));
   }
 
   /**
