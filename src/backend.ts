@@ -28,52 +28,83 @@ export interface ParamSpec {
 
 /** Convolution, valid, stride 1, cross-correlation, weight `[K, C, kh, kw]`, bias `[K]`. */
 export interface Conv2DPlan {
+  /** Discriminant. */
   kind: "conv2d";
+  /** Layer name, used in parameter names and errors. */
   name: string;
+  /** Input of one sample, `[C, H, W]`. */
   inShape: [number, number, number];
+  /** Output of one sample, `[K, H, W]`. */
   outShape: [number, number, number];
+  /** Kernel height. */
   kernelH: number;
+  /** Kernel width. */
   kernelW: number;
+  /** The weight tensor. */
   weight: ParamSpec;
+  /** The bias tensor. */
   bias: ParamSpec;
 }
 
 /** Non-overlapping max pooling (stride = pool size), Theano's `max_pool_2d`. */
 export interface MaxPool2DPlan {
+  /** Discriminant. */
   kind: "maxpool2d";
+  /** Layer name, used in parameter names and errors. */
   name: string;
+  /** Input of one sample, `[C, H, W]`. */
   inShape: [number, number, number];
+  /** Output of one sample, `[K, H, W]`. */
   outShape: [number, number, number];
+  /** Pool (and stride) height. */
   poolH: number;
+  /** Pool (and stride) width. */
   poolW: number;
+  /** Drop (true) or keep (false) partial windows at the border. */
   ignoreBorder: boolean;
 }
 
 /** `y = flatten(x) · W + b`, weight `[inFeatures, outFeatures]`, bias `[outFeatures]`. */
 export interface DensePlan {
+  /** Discriminant. */
   kind: "dense";
+  /** Layer name, used in parameter names and errors. */
   name: string;
+  /** Input of one sample. */
   inShape: number[];
+  /** Output of one sample, `[K]`. */
   outShape: [number];
+  /** Flattened input size. */
   inFeatures: number;
+  /** Number of outputs. */
   outFeatures: number;
+  /** The weight tensor. */
   weight: ParamSpec;
+  /** The bias tensor. */
   bias: ParamSpec;
 }
 
 /** Elementwise activation; backward uses the forward output. */
 export interface ActivationPlan {
+  /** Which activation. */
   kind: "tanh" | "sigmoid";
+  /** Layer name, used in parameter names and errors. */
   name: string;
+  /** Input of one sample. */
   inShape: number[];
+  /** Output of one sample (same as the input). */
   outShape: number[];
 }
 
 /** Row-wise softmax over the last layer's `classes` outputs; trained with mean NLL. */
 export interface SoftmaxPlan {
+  /** Discriminant. */
   kind: "softmax";
+  /** Layer name, used in parameter names and errors. */
   name: string;
+  /** Input of one sample, `[classes]`. */
   inShape: [number];
+  /** Output of one sample, `[K]`. */
   outShape: [number];
 }
 
@@ -112,12 +143,21 @@ export type BatchSource =
     x: Float32Array;
     /** `count` class indices; needed for training and evaluation. */
     labels?: Int32Array;
+    /** Number of samples in the batch. */
     count: number;
   }
-  | { dataset: DeviceDataset; start: number; count: number };
+  | {
+    /** The dataset. */
+    dataset: DeviceDataset;
+    /** Index of the first sample. */
+    start: number;
+    /** Number of samples. */
+    count: number;
+  };
 
 /** Hyper-parameters of one SGD step. */
 export interface StepOptions {
+  /** SGD learning rate. */
   learningRate: number;
   /** Classical momentum: `v = momentum * v - lr * g; p += v`. 0 is plain SGD. */
   momentum: number;
@@ -135,6 +175,7 @@ export interface EvalResult {
 
 /** A network instantiated on one backend. */
 export interface Executor {
+  /** Which backend this is. */
   readonly backend: BackendName;
   /** Replaces all parameters; every name of the plan must be present with the right size. */
   setParams(values: Map<string, Float32Array>): Promise<void>;
