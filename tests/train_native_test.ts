@@ -1,0 +1,185 @@
+/**
+ * Whole training steps on the native backend against the reference `cpu` backend: the same
+ * model, initial weights and random batches, compared step by step.
+ *
+ * Tolerances: losses rtol 1e-5 (float32 GEMMs vs the reference's float64 sums, after 5 SGD
+ * steps); parameters after the steps atol 1e-4 + rtol 1e-3; probabilities atol 1e-5.
+ *
+ * Skipped, with a printed reason, where no CBLAS can be loaded (or without --allow-ffi).
+ */
+import assert from "node:assert/strict";
+import {
+  Conv2D,
+  Dense,
+  type Layer,
+  MaxPool2D,
+  RandomState,
+  Sequential,
+  Sigmoid,
+  Softmax,
+  Tanh,
+} from "../mod.ts";
+import { tryLoadBlas } from "../src/backends/native/blas.ts";
+import { assertAllClose } from "./_assert.ts";
+
+const probe = tryLoadBlas();
+const ignore = !("blas" in probe);
+if ("error" in probe) console.log(`native training tests skipped, no BLAS: ${probe.error.message}`);
+else probe.blas.close();
+
+const lenet = (): Layer[] => [
+  new Conv2D({ filters: 20, kernelSize: 5 }),
+  new MaxPool2D({ poolSize: 2 }),
+  new Tanh(),
+  new Conv2D({ filters: 50, kernelSize: 5 }),
+  new MaxPool2D({ poolSize: 2 }),
+  new Tanh(),
+  new Dense({ units: 500 }),
+  new Tanh(),
+  new Dense({ units: 10 }),
+  new Softmax(),
+];
+
+/** Unfused orders, a standalone pooling with partial windows, sigmoids, non-square kernels. */
+const odd = (): Layer[] => [
+  new Conv2D({ filters: 4, kernelSize: [3, 2] }),
+  new Tanh(),
+  new MaxPool2D({ poolSize: [2, 3], ignoreBorder: false }),
+  new Sigmoid(),
+  new Conv2D({ filters: 5, kernelSize: 2 }),
+  new Sigmoid(),
+  new Dense({ units: 12 }),
+  new Tanh(),
+  new Tanh(),
+  new Dense({ units: 7 }),
+  new Softmax(),
+];
+
+async function compare(
+  name: string,
+  layers: () => Layer[],
+  inputShape: number[],
+  classes: number,
+  batch: number,
+  momentum: number,
+): Promise<void> {
+  const rng = new RandomState(7);
+  const size = inputShape.reduce((a, b) => a * b, 1);
+  const opts = { inputShape, batchSize: batch, seed: 1234 };
+  const cpu = await Sequential.create({ ...opts, layers: layers(), backend: "cpu" });
+  const nat = await Sequential.create({ ...opts, layers: layers(), backend: "native" });
+  try {
+    for (let step = 0; step < 5; step++) {
+      // the last step uses a partial batch
+      const n = step === 4 ? batch - 3 : batch;
+      const x = Float32Array.from(rng.uniform(0, 1, n * size));
+      const y = rng.randint(0, classes, n);
+      const train = { learningRate: 0.1, momentum };
+      const expected = await cpu.trainStep(x, y, train);
+      const actual = await nat.trainStep(x, y, train);
+      assert.ok(
+        Math.abs(actual - expected) <= 1e-5 * Math.abs(expected),
+        `${name} step ${step}: loss ${actual} vs cpu ${expected}`,
+      );
+    }
+    const pc = await cpu.getWeights(), pn = await nat.getWeights();
+    for (const [k, v] of Object.entries(pc)) {
+      assertAllClose(pn[k].data, v.data, { rtol: 1e-3, atol: 1e-4, msg: `${name} ${k}` });
+    }
+    const x = Float32Array.from(rng.uniform(0, 1, batch * size));
+    const y = rng.randint(0, classes, batch);
+    const ec = await cpu.evaluate(x, y), en = await nat.evaluate(x, y);
+    assert.ok(Math.abs(ec.loss - en.loss) <= 1e-5 * ec.loss, `${name} evaluate loss`);
+    assert.ok(Math.abs(ec.errors - en.errors) <= 1, `${name} errors ${en.errors} vs ${ec.errors}`);
+    assertAllClose(await nat.predict(x), await cpu.predict(x), {
+      rtol: 0,
+      atol: 1e-5,
+      msg: `${name} predict`,
+    });
+  } finally {
+    cpu.dispose();
+    nat.dispose();
+  }
+}
+
+Deno.test({
+  name: "native training: the tutorial's LeNet, 5 SGD steps, same losses as cpu",
+  ignore,
+  fn: () => compare("lenet sgd", lenet, [1, 28, 28], 10, 24, 0),
+});
+
+Deno.test({
+  name: "native training: the tutorial's LeNet, 5 momentum steps, same losses as cpu",
+  ignore,
+  fn: () => compare("lenet momentum", lenet, [1, 28, 28], 10, 16, 0.9),
+});
+
+Deno.test({
+  name: "native training: unfused layer orders, partial pooling, sigmoid, 2 channels in",
+  ignore,
+  fn: () => compare("odd", odd, [2, 11, 10], 7, 9, 0.5),
+});
+
+Deno.test({
+  name: "native training: datasets fed by index give the same losses as host arrays",
+  ignore,
+  async fn() {
+    const rng = new RandomState(3);
+    const count = 40, batch = 20;
+    const images = Uint8Array.from(rng.randint(0, 256, count * 784));
+    const labels = Uint8Array.from(rng.randint(0, 10, count));
+    const a = await Sequential.create({
+      inputShape: [1, 28, 28],
+      batchSize: batch,
+      layers: lenet(),
+      backend: "native",
+    });
+    const b = await Sequential.create({
+      inputShape: [1, 28, 28],
+      batchSize: batch,
+      layers: lenet(),
+      backend: "native",
+    });
+    const ds = a.createDataset(images, labels);
+    for (let start = 0; start < count; start += batch) {
+      const la = await a.trainBatch(ds, start, batch);
+      const x = Float32Array.from(
+        images.subarray(start * 784, (start + batch) * 784),
+        (v) => v * (1 / 255),
+      );
+      const lb = await b.trainStep(x, labels.subarray(start, start + batch));
+      assert.ok(Math.abs(la - lb) <= 1e-6 * lb, `batch at ${start}: ${la} vs ${lb}`);
+    }
+    ds.dispose();
+    a.dispose();
+    b.dispose();
+  },
+});
+
+Deno.test("native backend: the library imports without --allow-ffi; create says what to add", async () => {
+  const mod = new URL("../mod.ts", import.meta.url).href;
+  const code = `import { Conv2D, Dense, Sequential, Softmax } from "${mod}";
+try {
+  await Sequential.create({ inputShape: [1, 4, 4], backend: "native",
+    layers: [new Conv2D({ filters: 2, kernelSize: 3 }), new Dense({ units: 2 }), new Softmax()] });
+  console.log("created");
+} catch (e) { console.log(e.name, e.message); }`;
+  const file = await Deno.makeTempFile({ suffix: ".ts" });
+  await Deno.writeTextFile(file, code);
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--no-config",
+      "--no-prompt",
+      `--allow-read=${new URL("..", import.meta.url).pathname}`,
+      file,
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  await Deno.remove(file);
+  const text = new TextDecoder().decode(out.stdout);
+  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+  assert.match(text, /^BlasNotFoundError no CBLAS library could be loaded/);
+  assert.match(text, /--allow-ffi/);
+});
