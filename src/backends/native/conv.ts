@@ -101,24 +101,18 @@ export class ConvStage {
     const y = this.#y;
     if (this.#pool) {
       const g: PoolGeometry = {
-        planes: n * O,
+        batch: n,
+        channels: O,
         height: OH,
         width: OW,
         poolH: this.#pool.poolH,
         poolW: this.#pool.poolW,
         outH: this.#outH,
         outW: this.#outW,
+        nStride: P, // Y is [O, N·P]: sample n of channel o at o·NP + n·P
+        cStride: NP,
       };
-      // output plane q = (sample, channel) = (q / O, q % O) reads Y[o, sample·P]
-      maxPoolForward(
-        out,
-        this.#argmax,
-        y,
-        g,
-        (q) => (q % O) * NP + Math.floor(q / O) * P,
-        b,
-        (q) => q % O,
-      );
+      maxPoolForward(out, this.#argmax, y, g, b, this.#act);
     } else {
       for (let i = 0; i < n; i++) {
         for (let o = 0; o < O; o++) {
@@ -126,8 +120,8 @@ export class ConvStage {
           for (let p = 0; p < P; p++) out[dst + p] = y[src + p] + bo;
         }
       }
+      activateInPlace(this.#act, out, n * this.outSize);
     }
-    activateInPlace(this.#act, out, n * this.outSize);
   }
 
   /**

@@ -11,7 +11,8 @@
 import type { Conv2DShape } from "../../../cpu/conv2d.ts";
 
 /**
- * Unfolds every receptive field of the batch into a column of `cols`.
+ * Unfolds every receptive field of the batch into a column of `cols`. Writes `cols` in order;
+ * reads one channel of every sample per row (the loop order keeps that in L2).
  *
  * @param cols Output `[C·KH·KW, N·P]`, overwritten.
  * @param x Input `[N, C, H, W]`.
@@ -19,16 +20,21 @@ import type { Conv2DShape } from "../../../cpu/conv2d.ts";
  */
 export function im2col(cols: Float32Array, x: Float32Array, s: Conv2DShape): void {
   const { batch: N, inChannels: C, height: H, width: W, kernelH: KH, kernelW: KW } = s;
-  const OH = H - KH + 1, OW = W - KW + 1, P = OH * OW, NP = N * P;
-  for (let n = 0; n < N; n++) {
-    for (let c = 0; c < C; c++) {
-      const plane = (n * C + c) * H * W;
-      for (let i = 0; i < KH; i++) {
-        for (let j = 0; j < KW; j++) {
-          let d = ((c * KH + i) * KW + j) * NP + n * P;
+  const OH = H - KH + 1, OW = W - KW + 1, HW = H * W, CHW = C * HW;
+  let d = 0;
+  for (let c = 0; c < C; c++) {
+    for (let i = 0; i < KH; i++) {
+      for (let j = 0; j < KW; j++) {
+        for (let n = 0, src = c * HW + i * W + j; n < N; n++, src += CHW) {
           for (let y = 0; y < OH; y++) {
-            const src = plane + (y + i) * W + j;
-            for (let xo = 0; xo < OW; xo++) cols[d++] = x[src + xo];
+            let r = src + y * W, xo = 0;
+            for (; xo + 4 <= OW; xo += 4, r += 4, d += 4) {
+              cols[d] = x[r];
+              cols[d + 1] = x[r + 1];
+              cols[d + 2] = x[r + 2];
+              cols[d + 3] = x[r + 3];
+            }
+            for (; xo < OW; xo++) cols[d++] = x[r++];
           }
         }
       }
@@ -37,7 +43,8 @@ export function im2col(cols: Float32Array, x: Float32Array, s: Conv2DShape): voi
 }
 
 /**
- * The adjoint of {@link im2col}: sums each column back onto the input positions it came from.
+ * The adjoint of {@link im2col}: sums each column back onto the input positions it came
+ * from. Reads `dCols` in order.
  *
  * @param dx Output `[N, C, H, W]`, overwritten.
  * @param dCols Input `[C·KH·KW, N·P]`.
@@ -45,17 +52,22 @@ export function im2col(cols: Float32Array, x: Float32Array, s: Conv2DShape): voi
  */
 export function col2im(dx: Float32Array, dCols: Float32Array, s: Conv2DShape): void {
   const { batch: N, inChannels: C, height: H, width: W, kernelH: KH, kernelW: KW } = s;
-  const OH = H - KH + 1, OW = W - KW + 1, P = OH * OW, NP = N * P;
-  dx.fill(0, 0, N * C * H * W);
-  for (let n = 0; n < N; n++) {
-    for (let c = 0; c < C; c++) {
-      const plane = (n * C + c) * H * W;
-      for (let i = 0; i < KH; i++) {
-        for (let j = 0; j < KW; j++) {
-          let d = ((c * KH + i) * KW + j) * NP + n * P;
+  const OH = H - KH + 1, OW = W - KW + 1, HW = H * W, CHW = C * HW;
+  dx.fill(0, 0, N * CHW);
+  let d = 0;
+  for (let c = 0; c < C; c++) {
+    for (let i = 0; i < KH; i++) {
+      for (let j = 0; j < KW; j++) {
+        for (let n = 0, dst = c * HW + i * W + j; n < N; n++, dst += CHW) {
           for (let y = 0; y < OH; y++) {
-            const dst = plane + (y + i) * W + j;
-            for (let xo = 0; xo < OW; xo++) dx[dst + xo] += dCols[d++];
+            let r = dst + y * W, xo = 0;
+            for (; xo + 4 <= OW; xo += 4, r += 4, d += 4) {
+              dx[r] += dCols[d];
+              dx[r + 1] += dCols[d + 1];
+              dx[r + 2] += dCols[d + 2];
+              dx[r + 3] += dCols[d + 3];
+            }
+            for (; xo < OW; xo++) dx[r++] += dCols[d++];
           }
         }
       }

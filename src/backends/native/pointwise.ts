@@ -10,8 +10,32 @@
 export type Activation = "tanh" | "sigmoid" | null;
 
 /**
- * Applies an activation in place to `y[0, len)`; same values as `cpu/tanh.ts` and
- * `cpu/sigmoid.ts`.
+ * tanh to float32 accuracy (relative error < 3e-7, about 2 ulp of float32), 3-5x faster than
+ * `Math.tanh` in V8: Eigen's rational approximation `x·P(x²)/Q(x²)` on [-7.9, 7.9], its value
+ * at 7.9 up to 9, and ±1 beyond (where float32 tanh is ±1).
+ *
+ * @param x The argument.
+ * @returns tanh(x).
+ */
+export function tanh(x: number): number {
+  if (x > 7.90531110763549805) return x > 9 ? 1 : 0.9999997368879;
+  if (x < -7.90531110763549805) return x < -9 ? -1 : -0.9999997368879;
+  const x2 = x * x;
+  let p = x2 * -2.76076847742355e-16 + 2.00018790482477e-13;
+  p = x2 * p - 8.60467152213735e-11;
+  p = x2 * p + 5.12229709037114e-8;
+  p = x2 * p + 1.48572235717979e-5;
+  p = x2 * p + 6.37261928875436e-4;
+  p = x2 * p + 4.89352455891786e-3;
+  let q = x2 * 1.19825839466702e-6 + 1.18534705686654e-4;
+  q = x2 * q + 2.26843463243900e-3;
+  q = x2 * q + 4.89352518554385e-3;
+  return x * p / q;
+}
+
+/**
+ * Applies an activation in place to `y[0, len)`: the values of `cpu/tanh.ts` (to float32
+ * accuracy, see {@link tanh}) and `cpu/sigmoid.ts`.
  *
  * @param act The activation; null does nothing.
  * @param y Values, overwritten.
@@ -19,7 +43,7 @@ export type Activation = "tanh" | "sigmoid" | null;
  */
 export function activateInPlace(act: Activation, y: Float32Array, len: number): void {
   if (act === "tanh") {
-    for (let k = 0; k < len; k++) y[k] = Math.tanh(y[k]);
+    for (let k = 0; k < len; k++) y[k] = tanh(y[k]);
   } else if (act === "sigmoid") {
     for (let k = 0; k < len; k++) {
       const v = y[k];
@@ -59,65 +83,97 @@ export function activationBackward(
   }
 }
 
-/** Geometry of a pooling over `planes` planes of `height x width`. */
+/** Where the planes of a pooling's input lie: plane (n, c) starts at `n·nStride + c·cStride`. */
 export interface PoolGeometry {
-  planes: number;
+  /** Samples. */
+  batch: number;
+  /** Channels. */
+  channels: number;
+  /** Input plane height. */
   height: number;
+  /** Input plane width. */
   width: number;
+  /** Window height (= vertical stride). */
   poolH: number;
+  /** Window width (= horizontal stride). */
   poolW: number;
+  /** Output plane height. */
   outH: number;
+  /** Output plane width. */
   outW: number;
+  /** Offset between samples in the input. */
+  nStride: number;
+  /** Offset between channels in the input. */
+  cStride: number;
 }
 
 /**
- * Max pooling with per-plane bias, recording the argmax: for output plane `q`, reads input
- * plane `inPlane(q)` (offset into `x`), writes `out[q·OH·OW + …] = max(fround(x + bias[q % C]))`
- * and `argmax[…]` = the index into `x` of the first maximum in row-major window order
- * (strict `>`), as `cpu/maxpool2d.ts`. Partial windows at the border are kept when
- * `outH·poolH > height` (Theano's `ignore_border=False`).
+ * Max pooling, with an optional per-channel bias added first and an activation applied last:
+ * `out[n, c, py, px] = act(max over the window of fround(x + bias[c]))`, NCHW, and
+ * `argmax[…]` = the index into `x` of the FIRST maximum in row-major window order (strict
+ * `>`), as `cpu/maxpool2d.ts`. Partial windows at the border are kept when `outH·poolH >
+ * height` (Theano's `ignore_border=False`). With 2x2 windows that all lie inside the plane
+ * (the tutorial's case) a straight-line path is taken.
  *
- * @param out Output planes, overwritten.
+ * @param out Output `[N, C, outH, outW]`, overwritten.
  * @param argmax Index into `x` of each output's maximum, overwritten.
- * @param x Input.
+ * @param x Input planes, laid out as `g` says.
  * @param g Geometry.
- * @param inPlane Offset into `x` of output plane q's input plane.
- * @param bias Added to the input before the max (null: none).
- * @param biasOf Index into `bias` for output plane q.
+ * @param bias `[C]` added to the input before the max, or null.
+ * @param act Activation applied to the maximum, or null.
  */
 export function maxPoolForward(
   out: Float32Array,
   argmax: Int32Array,
   x: Float32Array,
   g: PoolGeometry,
-  inPlane: (q: number) => number,
   bias: Float32Array | null,
-  biasOf: (q: number) => number,
+  act: Activation,
 ): void {
-  const { planes, height: H, width: W, poolH: PH, poolW: PW, outH: OH, outW: OW } = g;
-  let k = 0;
-  for (let q = 0; q < planes; q++) {
-    const base = inPlane(q);
-    const b = bias === null ? 0 : bias[biasOf(q)];
-    for (let py = 0; py < OH; py++) {
-      const r0 = py * PH, r1 = Math.min(r0 + PH, H);
-      for (let px = 0; px < OW; px++) {
-        const c0 = px * PW, c1 = Math.min(c0 + PW, W);
-        let best = base + r0 * W + c0;
-        let bestV = Math.fround(x[best] + b);
-        for (let r = r0; r < r1; r++) {
-          const row = base + r * W;
-          for (let c = c0; c < c1; c++) {
-            const v = Math.fround(x[row + c] + b);
-            if (v > bestV) {
-              bestV = v;
-              best = row + c;
-            }
+  const { batch: N, channels: C, height: H, width: W, poolH: PH, poolW: PW } = g;
+  const { outH: OH, outW: OW, nStride, cStride } = g;
+  const fast2x2 = PH === 2 && PW === 2 && 2 * OH <= H && 2 * OW <= W;
+  const outP = OH * OW;
+  for (let c = 0; c < C; c++) {
+    const b = bias === null ? 0 : bias[c];
+    for (let n = 0; n < N; n++) {
+      const base = n * nStride + c * cStride;
+      let k = (n * C + c) * outP;
+      if (fast2x2) {
+        for (let py = 0; py < OH; py++) {
+          let i0 = base + 2 * py * W;
+          for (let px = 0; px < OW; px++, i0 += 2) {
+            let best = i0, bestV = Math.fround(x[i0] + b);
+            let v = Math.fround(x[i0 + 1] + b);
+            if (v > bestV) (bestV = v), (best = i0 + 1);
+            v = Math.fround(x[i0 + W] + b);
+            if (v > bestV) (bestV = v), (best = i0 + W);
+            v = Math.fround(x[i0 + W + 1] + b);
+            if (v > bestV) (bestV = v), (best = i0 + W + 1);
+            out[k] = act === "tanh" ? tanh(bestV) : bestV;
+            argmax[k++] = best;
           }
         }
-        out[k] = bestV;
-        argmax[k++] = best;
+      } else {
+        for (let py = 0; py < OH; py++) {
+          const r0 = py * PH, r1 = Math.min(r0 + PH, H);
+          for (let px = 0; px < OW; px++) {
+            const c0 = px * PW, c1 = Math.min(c0 + PW, W);
+            let best = base + r0 * W + c0;
+            let bestV = Math.fround(x[best] + b);
+            for (let r = r0; r < r1; r++) {
+              const row = base + r * W;
+              for (let col = c0; col < c1; col++) {
+                const v = Math.fround(x[row + col] + b);
+                if (v > bestV) (bestV = v), (best = row + col);
+              }
+            }
+            out[k] = act === "tanh" ? tanh(bestV) : bestV;
+            argmax[k++] = best;
+          }
+        }
       }
     }
   }
+  if (act === "sigmoid") activateInPlace(act, out, N * C * outP);
 }

@@ -6,7 +6,6 @@
  * @module
  */
 import {
-  activateInPlace,
   type Activation,
   activationBackward,
   maxPoolForward,
@@ -40,7 +39,18 @@ export class PoolStage {
     maxBatch: number,
   ) {
     const [C, H, W] = inShape, [, OH, OW] = outShape;
-    this.#g = { planes: C, height: H, width: W, poolH, poolW, outH: OH, outW: OW };
+    this.#g = {
+      batch: maxBatch,
+      channels: C,
+      height: H,
+      width: W,
+      poolH,
+      poolW,
+      outH: OH,
+      outW: OW,
+      nStride: C * H * W,
+      cStride: H * W,
+    };
     this.#inSize = C * H * W;
     this.outSize = C * OH * OW;
     this.#act = act;
@@ -56,10 +66,7 @@ export class PoolStage {
    * @param n Samples in the batch.
    */
   forward(out: Float32Array, x: Float32Array, n: number): void {
-    const g = { ...this.#g, planes: n * this.#g.planes };
-    const HW = g.height * g.width;
-    maxPoolForward(out, this.#argmax, x, g, (q) => q * HW, null, () => 0);
-    activateInPlace(this.#act, out, n * this.outSize);
+    maxPoolForward(out, this.#argmax, x, { ...this.#g, batch: n }, null, this.#act);
   }
 
   /**
