@@ -1,0 +1,244 @@
+/**
+ * The kernels as the executor and the tests use them: for each op, which shader, its
+ * override constants (the shapes) and how many workgroups a batch of `count` needs; and
+ * {@link Kernel}, a compiled pipeline that binds buffers once and records dispatches.
+ *
+ * Dimension letters as in `src/backend.ts`; every kernel's binding 0 is the step's
+ * uniform {@link PARAMS_SIZE}-byte block (count, byte offset, scale, lr, momentum).
+ *
+ * @module
+ */
+import { pipelineFor, type ShaderName } from "./device.ts";
+
+/** Bytes of the uniform block every kernel reads at binding 0. */
+export const PARAMS_SIZE = 32;
+
+/**
+ * Packs the uniform block: `count` (u32), `byteOffset` (u32), `scale`, `lr`, `momentum` (f32).
+ *
+ * @returns The 32 bytes to write.
+ */
+export function packParams(
+  p: { count: number; byteOffset?: number; scale?: number; lr?: number; momentum?: number },
+): ArrayBuffer {
+  const buf = new ArrayBuffer(PARAMS_SIZE);
+  const u = new Uint32Array(buf), f = new Float32Array(buf);
+  u[0] = p.count;
+  u[1] = p.byteOffset ?? 0;
+  f[2] = p.scale ?? 1;
+  f[3] = p.lr ?? 0;
+  f[4] = p.momentum ?? 0;
+  return buf;
+}
+
+/** What an op needs to run: its shader, shapes as override constants, and its grid. */
+export interface KernelSpec {
+  shader: ShaderName;
+  constants: Record<string, number>;
+  /** Workgroups for a batch of `count`: `[linear, y]`; the linear count is folded into x and z. */
+  groups(count: number): [number, number];
+}
+
+const ceilDiv = (a: number, b: number) => Math.ceil(a / b);
+/** 1-D kernels: one invocation per element, workgroups of 64. */
+const perElement = (perSample: number) => (count: number): [number, number] => [
+  ceilDiv(count * perSample, 64),
+  1,
+];
+
+/** Shape of a convolution (as `cpu/conv2d.ts`, without the batch). */
+export interface ConvDims {
+  C: number;
+  H: number;
+  W: number;
+  O: number;
+  KH: number;
+  KW: number;
+}
+
+function convConstants(d: ConvDims) {
+  return { ...d, OH: d.H - d.KH + 1, OW: d.W - d.KW + 1 };
+}
+
+/** Shape of a max pooling (as `cpu/maxpool2d.ts`, without the batch). */
+export interface PoolDims {
+  C: number;
+  H: number;
+  W: number;
+  PH: number;
+  PW: number;
+  ignoreBorder: boolean;
+}
+
+function poolConstants(d: PoolDims) {
+  const round = d.ignoreBorder ? Math.floor : Math.ceil;
+  return {
+    C: d.C,
+    H: d.H,
+    W: d.W,
+    PH: d.PH,
+    PW: d.PW,
+    OH: round(d.H / d.PH),
+    OW: round(d.W / d.PW),
+  };
+}
+
+/** Every op's kernel spec, by op. */
+export const specs = {
+  loadBatch: (sample: number): KernelSpec => ({
+    shader: "load_batch",
+    constants: { SAMPLE: sample },
+    groups: perElement(sample),
+  }),
+  conv2dForward: (d: ConvDims): KernelSpec => {
+    const c = convConstants(d);
+    return { shader: "conv2d_forward", constants: c, groups: perElement(d.O * c.OH * c.OW) };
+  },
+  conv2dBackwardInput: (d: ConvDims): KernelSpec => ({
+    shader: "conv2d_backward_input",
+    constants: convConstants(d),
+    groups: perElement(d.C * d.H * d.W),
+  }),
+  conv2dBackwardWeight: (d: ConvDims): KernelSpec => ({
+    shader: "conv2d_backward_weight",
+    constants: convConstants(d),
+    groups: () => [d.O * d.C * d.KH * d.KW, 1],
+  }),
+  /** db[k] = sum over batch and the P positions of channel k. */
+  biasBackward: (K: number, P: number): KernelSpec => ({
+    shader: "bias_backward",
+    constants: { K, P },
+    groups: () => [K, 1],
+  }),
+  maxPool2dForward: (d: PoolDims): KernelSpec => {
+    const c = poolConstants(d);
+    return { shader: "maxpool2d_forward", constants: c, groups: perElement(d.C * c.OH * c.OW) };
+  },
+  maxPool2dBackward: (d: PoolDims): KernelSpec => ({
+    shader: "maxpool2d_backward",
+    constants: poolConstants(d),
+    groups: perElement(d.C * d.H * d.W),
+  }),
+  denseForward: (I: number, J: number): KernelSpec => ({
+    shader: "dense_forward",
+    constants: { I, J },
+    groups: perElement(J),
+  }),
+  denseBackwardInput: (I: number, J: number): KernelSpec => ({
+    shader: "dense_backward_input",
+    constants: { I, J },
+    groups: perElement(I),
+  }),
+  denseBackwardWeight: (I: number, J: number): KernelSpec => ({
+    shader: "dense_backward_weight",
+    constants: { I, J },
+    groups: () => [ceilDiv(I * J, 64), 1],
+  }),
+  activation: (
+    kind: "tanh" | "sigmoid",
+    direction: "forward" | "backward",
+    size: number,
+  ): KernelSpec => ({
+    shader: `${kind}_${direction}`,
+    constants: { SIZE: size },
+    groups: perElement(size),
+  }),
+  softmaxForward: (classes: number): KernelSpec => ({
+    shader: "softmax_forward",
+    constants: { CLASSES: classes },
+    groups: perElement(1),
+  }),
+  softmaxNllBackward: (classes: number): KernelSpec => ({
+    shader: "softmax_nll_backward",
+    constants: { CLASSES: classes },
+    groups: perElement(1),
+  }),
+  nllLoss: (classes: number): KernelSpec => ({
+    shader: "nll_loss",
+    constants: { CLASSES: classes },
+    groups: () => [1, 1],
+  }),
+  sgdUpdate: (size: number): KernelSpec => ({
+    shader: "sgd_update",
+    constants: {},
+    groups: () => [ceilDiv(size, 64), 1],
+  }),
+};
+
+/** A buffer, or a byte range of one, bound to a kernel. */
+export type Binding = GPUBuffer | GPUBufferBinding;
+
+/** A kernel compiled for one shape; binds buffers into reusable dispatches. */
+export class Kernel {
+  readonly spec: KernelSpec;
+  readonly pipeline: GPUComputePipeline;
+  readonly #device: GPUDevice;
+
+  private constructor(device: GPUDevice, spec: KernelSpec, pipeline: GPUComputePipeline) {
+    this.#device = device;
+    this.spec = spec;
+    this.pipeline = pipeline;
+  }
+
+  /**
+   * Compiles a spec.
+   *
+   * @param device The device.
+   * @param spec Shader, constants, grid.
+   * @returns The compiled kernel.
+   */
+  static async create(device: GPUDevice, spec: KernelSpec): Promise<Kernel> {
+    return new Kernel(device, spec, await pipelineFor(device, spec.shader, spec.constants));
+  }
+
+  /**
+   * Creates the bind group once; the returned dispatch is recorded every step.
+   *
+   * @param bindings Buffers in binding order (binding 0: the uniform block).
+   * @returns A dispatch to record.
+   */
+  bind(bindings: Binding[]): Dispatch {
+    const entries = bindings.map((b, binding) => ({
+      binding,
+      resource: b instanceof GPUBuffer ? { buffer: b } : b,
+    }));
+    const group = this.#device.createBindGroup({
+      label: this.spec.shader,
+      layout: this.pipeline.getBindGroupLayout(0),
+      entries,
+    });
+    return new Dispatch(this, group, this.#device.limits.maxComputeWorkgroupsPerDimension);
+  }
+}
+
+/** A kernel with its buffers bound: records itself into a compute pass. */
+export class Dispatch {
+  constructor(
+    readonly kernel: Kernel,
+    readonly group: GPUBindGroup,
+    readonly maxPerDimension: number,
+  ) {}
+
+  /**
+   * Records the dispatch for a batch of `count` samples.
+   *
+   * @param pass The open compute pass.
+   * @param count Samples in the batch.
+   */
+  record(pass: GPUComputePassEncoder, count: number): void {
+    const [linear, y] = this.kernel.spec.groups(count);
+    if (linear === 0) return;
+    const max = this.maxPerDimension;
+    const x = Math.min(linear, max);
+    const z = Math.ceil(linear / x);
+    if (z > max || y > max) {
+      throw new RangeError(
+        `WebGPU: shaders/${this.kernel.spec.shader}.wgsl needs ${linear} x ${y} workgroups, ` +
+          `over this device's maxComputeWorkgroupsPerDimension (${max}) even split into x and z`,
+      );
+    }
+    pass.setPipeline(this.kernel.pipeline);
+    pass.setBindGroup(0, this.group);
+    pass.dispatchWorkgroups(x, y, z);
+  }
+}

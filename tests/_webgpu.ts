@@ -1,0 +1,113 @@
+/**
+ * Shared by the WebGPU tests: whether an adapter exists (tests are skipped, with one line
+ * saying why, where none does), the shared device, and a runner that dispatches one kernel
+ * on host arrays and reads every binding back.
+ *
+ * @module
+ */
+import { getDevice, upload } from "../src/backends/webgpu/device.ts";
+import {
+  Kernel,
+  type KernelSpec,
+  packParams,
+  PARAMS_SIZE,
+} from "../src/backends/webgpu/kernels.ts";
+import type { RandomState } from "../src/random.ts";
+
+async function probe(): Promise<GPUDevice | null> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<null>((resolve) => timer = setTimeout(() => resolve(null), 20_000));
+  try {
+    return await Promise.race([getDevice(), timeout]);
+  } catch (e) {
+    console.log(`WebGPU tests skipped: ${(e as Error).message}`);
+    return null;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The shared device, or null where there is no WebGPU adapter. */
+export const device: GPUDevice | null = await probe();
+/** True where WebGPU tests can run. */
+export const hasAdapter = device !== null;
+
+/** Random floats uniform in [lo, hi), from a fixed seed. */
+export function randomArray(rng: RandomState, size: number, lo = -1, hi = 1): Float32Array {
+  return Float32Array.from(rng.uniform(lo, hi, size));
+}
+
+/** Input of {@link runKernel}: an array to upload, or the size in values of an output. */
+export type KernelArg = Float32Array | Uint32Array | number;
+
+/**
+ * Compiles `spec`, uploads the arguments (bindings 1, 2, ...), dispatches it once for a
+ * batch of `count` and reads every argument back.
+ *
+ * @param spec The kernel.
+ * @param count Batch size written in the uniform block.
+ * @param args Bindings 1.. in order: arrays are uploaded, numbers allocate that many
+ *   values filled with NaN (so an output the kernel forgets to write fails the test).
+ * @param extra Other fields of the uniform block.
+ * @returns Every argument's buffer read back as floats.
+ */
+export async function runKernel(
+  spec: KernelSpec,
+  count: number,
+  args: KernelArg[],
+  extra: { byteOffset?: number; scale?: number; lr?: number; momentum?: number } = {},
+): Promise<Float32Array[]> {
+  const dev = device!;
+  const kernel = await Kernel.create(dev, spec);
+  const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+  const buffers = args.map((a) => {
+    const data = typeof a === "number" ? new Float32Array(a).fill(NaN) : a;
+    const buf = dev.createBuffer({ size: Math.max(4, data.byteLength), usage });
+    upload(dev, buf, 0, data);
+    return buf;
+  });
+  const params = dev.createBuffer({
+    size: PARAMS_SIZE,
+    usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+  });
+  dev.queue.writeBuffer(params, 0, packParams({ count, ...extra }));
+  dev.pushErrorScope("validation");
+  const dispatch = kernel.bind([params, ...buffers]);
+  const enc = dev.createCommandEncoder();
+  const pass = enc.beginComputePass();
+  dispatch.record(pass, count);
+  pass.end();
+  const reads = buffers.map((b) => {
+    const r = dev.createBuffer({
+      size: b.size,
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    });
+    enc.copyBufferToBuffer(b, 0, r, 0, b.size);
+    return r;
+  });
+  dev.queue.submit([enc.finish()]);
+  const err = await dev.popErrorScope();
+  if (err) throw new Error(`${spec.shader}: ${err.message}`);
+  const out: Float32Array[] = [];
+  for (const r of reads) {
+    await r.mapAsync(GPUMapMode.READ);
+    out.push(new Float32Array(r.getMappedRange().slice(0)));
+    r.unmap();
+    r.destroy();
+  }
+  for (const b of [...buffers, params]) b.destroy();
+  return out;
+}
+
+/** Tolerances of the parity tests (float32 GPU against the float64-accumulating CPU). */
+export const RTOL = 1e-4;
+
+/**
+ * Absolute tolerance for sums: `1e-5` times the largest magnitude of the reference, so a
+ * value that cancels to near zero is judged against the size of its terms.
+ */
+export function atolFor(expected: ArrayLike<number>, factor = 1e-5): number {
+  let m = 0;
+  for (let i = 0; i < expected.length; i++) m = Math.max(m, Math.abs(expected[i]));
+  return factor * Math.max(m, 1e-30);
+}

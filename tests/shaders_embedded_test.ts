@@ -1,0 +1,30 @@
+/**
+ * The kernels embedded in `src/backends/webgpu/shaders.ts` (so they load with no file-system
+ * permission) are exactly the files in `shaders/`: run `deno task embed` after editing one.
+ */
+import { SHADERS } from "../src/backends/webgpu/shaders.ts";
+import { readShaders, render } from "../tools/embed_shaders.ts";
+
+Deno.test("shaders: the embedded copy matches shaders/*.wgsl exactly", async () => {
+  const files = await readShaders();
+  const names = files.map(([n]) => n);
+  const embedded = Object.keys(SHADERS).sort();
+  if (JSON.stringify(names) !== JSON.stringify(embedded)) {
+    throw new Error(
+      `shaders/ has [${names}] but shaders.ts embeds [${embedded}]: run \`deno task embed\``,
+    );
+  }
+  for (const [name, code] of files) {
+    if (SHADERS[name as keyof typeof SHADERS] !== code) {
+      throw new Error(
+        `shaders/${name}.wgsl differs from its embedded copy: run \`deno task embed\``,
+      );
+    }
+  }
+  const generated = await Deno.readTextFile(
+    new URL("../src/backends/webgpu/shaders.ts", import.meta.url),
+  );
+  if (generated !== render(files)) {
+    throw new Error("src/backends/webgpu/shaders.ts is not what tools/embed_shaders.ts writes");
+  }
+});
