@@ -32,6 +32,11 @@ import { activateInPlace, type Activation, activationBackward } from "./pointwis
 export interface NativeOptions {
   /** A CBLAS shared library to try before `LENET_BLAS` and the usual names. */
   blasPath?: string;
+  /**
+   * When given, every step adds its timings (ms) here: one entry per stage and direction
+   * (`"0 conv fwd"`, …), `"sgemm"` (all GEMM calls of the step), `"loss"`, `"sgd"`.
+   */
+  profile?: Map<string, number[]>;
 }
 
 /**
@@ -48,7 +53,9 @@ export function createNativeExecutor(
   options: NativeOptions = {},
 ): Promise<Executor> {
   try {
-    return Promise.resolve(new NativeExecutor(plan, loadBlas({ path: options.blasPath })));
+    let blas = loadBlas({ path: options.blasPath });
+    if (options.profile) blas = timedBlas(blas, options.profile);
+    return Promise.resolve(new NativeExecutor(plan, blas, options.profile ?? null));
   } catch (e) {
     return Promise.reject(e);
   }
@@ -150,9 +157,11 @@ class NativeExecutor implements Executor {
   readonly #paramGrads = new Map<string, Float32Array>();
   readonly #velocity = new Map<string, Float32Array>();
   readonly #labels: Int32Array;
+  readonly #profile: Map<string, number[]> | null;
 
-  constructor(plan: NetworkPlan, blas: Blas) {
+  constructor(plan: NetworkPlan, blas: Blas, profile: Map<string, number[]> | null) {
     this.#plan = plan;
+    this.#profile = profile;
     this.#blas = blas;
     this.#stages = buildStages(blas, plan);
     const n = plan.batchSize;
@@ -210,6 +219,7 @@ class NativeExecutor implements Executor {
     for (let k = 0; k < this.#stages.length; k++) {
       const st = this.#stages[k];
       const x = acts[k], out = acts[k + 1];
+      const t0 = this.#profile ? performance.now() : 0;
       switch (st.kind) {
         case "conv":
         case "dense":
@@ -223,7 +233,15 @@ class NativeExecutor implements Executor {
           activateInPlace(st.act, out, n * st.outSize);
           break;
       }
+      if (this.#profile) this.#record(`${k} ${st.kind} fwd`, t0);
     }
+  }
+
+  #record(name: string, t0: number): void {
+    const list = this.#profile!.get(name);
+    const ms = performance.now() - t0;
+    if (list) list.push(ms);
+    else this.#profile!.set(name, [ms]);
   }
 
   #backward(n: number): void {
@@ -240,6 +258,7 @@ class NativeExecutor implements Executor {
     for (let k = S - 1; k >= 0; k--) {
       const st = this.#stages[k];
       const dx = k === 0 ? null : grads[k];
+      const t0 = this.#profile ? performance.now() : 0;
       switch (st.kind) {
         case "conv":
           st.op.backward(
@@ -271,6 +290,7 @@ class NativeExecutor implements Executor {
           if (dx) activationBackward(st.act, dx, grads[k + 1], acts[k + 1], n * st.outSize);
           break;
       }
+      if (this.#profile) this.#record(`${k} ${st.kind} bwd`, t0);
     }
   }
 
@@ -290,12 +310,17 @@ class NativeExecutor implements Executor {
 
   trainStep(batch: BatchSource, options: StepOptions): Promise<number> {
     const n = this.#load(batch, true);
+    const sgemm = this.#profile?.get("sgemm");
+    if (sgemm) sgemm.push(0);
     this.#forward(n);
     const labels = this.#labels.subarray(0, n);
+    let t0 = this.#profile ? performance.now() : 0;
     const loss = options.readLoss
       ? nllLoss(this.#logits(n), labels, n, this.#plan.classes)
       : Number.NaN;
+    if (this.#profile) this.#record("loss", t0);
     this.#backward(n);
+    t0 = this.#profile ? performance.now() : 0;
     const lr = options.learningRate, m = options.momentum;
     for (const [name, p] of this.#params) {
       const g = this.#paramGrads.get(name)!;
@@ -310,6 +335,7 @@ class NativeExecutor implements Executor {
         for (let k = 0; k < p.length; k++) p[k] -= lr * g[k];
       }
     }
+    if (this.#profile) this.#record("sgd", t0);
     return Promise.resolve(loss);
   }
 
@@ -338,4 +364,18 @@ class NativeExecutor implements Executor {
     this.#velocity.clear();
     this.#blas.close();
   }
+}
+
+/** Wraps a BLAS so that the time of each sgemm is added to the last entry of `"sgemm"`. */
+function timedBlas(blas: Blas, profile: Map<string, number[]>): Blas {
+  return {
+    ...blas,
+    sgemm(...args: Parameters<Blas["sgemm"]>) {
+      const t0 = performance.now();
+      blas.sgemm(...args);
+      let list = profile.get("sgemm");
+      if (!list) profile.set("sgemm", list = [0]);
+      list[list.length - 1] += performance.now() - t0;
+    },
+  };
 }
