@@ -164,10 +164,13 @@ function checkConvStage(
   kind: Activation,
   seed: number,
   n = s.batch,
+  chunk?: number,
 ): void {
   const rng = new RandomState(seed);
   const { inChannels: C, height: H, width: W, outChannels: O, kernelH: KH, kernelW: KW } = s;
-  const label = `conv ${JSON.stringify(s)} n=${n} pool ${JSON.stringify(pool)} ${kind}`;
+  const label = `conv ${JSON.stringify(s)} n=${n} chunk ${chunk} pool ${
+    JSON.stringify(pool)
+  } ${kind}`;
   const x = rand(rng, s.batch * C * H * W), w = rand(rng, O * C * KH * KW, -0.3, 0.3);
   const b = rand(rng, O, -0.5, 0.5);
   // reference chain on n samples
@@ -186,7 +189,7 @@ function checkConvStage(
   const expected = new Float32Array(pre.length);
   act(kind, expected, pre);
 
-  const stage = new ConvStage(blas!, s, pool, kind, true);
+  const stage = new ConvStage(blas!, s, pool, kind, true, chunk);
   assert.equal(stage.outSize * n, expected.length, label);
   const out = new Float32Array(s.batch * stage.outSize).fill(NaN);
   stage.forward(out, x, w, b, n);
@@ -265,6 +268,32 @@ Deno.test({
     checkConvStage(s(2, 2, 8, 7, 3, 2, 2), p(2, 2, false), "tanh", 24); // 7x6 -> 4x3 partial
     checkConvStage(s(2, 2, 8, 7, 3, 2, 2), p(2, 2, true), null, 25); // 7x6 -> 3x3
     checkConvStage(s(3, 2, 10, 9, 3, 3, 2), p(3, 2, false), "sigmoid", 26, 2);
+  },
+});
+
+Deno.test({
+  name: "native conv2d: chunks of the batch (1, 2, 3 samples, a partial last chunk) agree",
+  ignore,
+  fn() {
+    const s = {
+      batch: 7,
+      inChannels: 3,
+      height: 9,
+      width: 8,
+      outChannels: 4,
+      kernelH: 3,
+      kernelW: 2,
+    };
+    const p = { poolH: 2, poolW: 2, ignoreBorder: false };
+    for (const chunk of [1, 2, 3, 7]) {
+      checkConvStage(s, p, "tanh", 27, 7, chunk);
+      checkConvStage(s, null, null, 28, 5, chunk);
+    }
+    // the tutorial's layers with their default chunks (18 and 8 samples) over 20 samples
+    const tut = { ...s, batch: 20, inChannels: 1, height: 28, width: 28, outChannels: 20 };
+    checkConvStage({ ...tut, kernelH: 5, kernelW: 5 }, { ...p, ignoreBorder: true }, "tanh", 29);
+    const tut1 = { ...tut, inChannels: 20, height: 12, width: 12, outChannels: 50 };
+    checkConvStage({ ...tut1, kernelH: 5, kernelW: 5 }, { ...p, ignoreBorder: true }, "tanh", 30);
   },
 });
 

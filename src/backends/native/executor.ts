@@ -33,8 +33,9 @@ export interface NativeOptions {
   /** A CBLAS shared library to try before `LENET_BLAS` and the usual names. */
   blasPath?: string;
   /**
-   * When given, every step adds its timings (ms) here: one entry per stage and direction
-   * (`"0 conv fwd"`, …), `"sgemm"` (all GEMM calls of the step), `"loss"`, `"sgd"`.
+   * When given, every training step appends its timings (ms) here: one entry per stage and
+   * direction (`"0 conv fwd"`, …), the part of it spent in sgemm (`"0 conv fwd sgemm"`),
+   * `"loss"`, `"sgd"` and `"step"`.
    */
   profile?: Map<string, number[]>;
 }
@@ -53,9 +54,11 @@ export function createNativeExecutor(
   options: NativeOptions = {},
 ): Promise<Executor> {
   try {
-    let blas = loadBlas({ path: options.blasPath });
-    if (options.profile) blas = timedBlas(blas, options.profile);
-    return Promise.resolve(new NativeExecutor(plan, blas, options.profile ?? null));
+    const blas = loadBlas({ path: options.blasPath });
+    const profiler = options.profile ? new Profiler(options.profile) : null;
+    return Promise.resolve(
+      new NativeExecutor(plan, profiler ? profiler.wrap(blas) : blas, profiler),
+    );
   } catch (e) {
     return Promise.reject(e);
   }
@@ -157,9 +160,9 @@ class NativeExecutor implements Executor {
   readonly #paramGrads = new Map<string, Float32Array>();
   readonly #velocity = new Map<string, Float32Array>();
   readonly #labels: Int32Array;
-  readonly #profile: Map<string, number[]> | null;
+  readonly #profile: Profiler | null;
 
-  constructor(plan: NetworkPlan, blas: Blas, profile: Map<string, number[]> | null) {
+  constructor(plan: NetworkPlan, blas: Blas, profile: Profiler | null) {
     this.#plan = plan;
     this.#profile = profile;
     this.#blas = blas;
@@ -219,7 +222,7 @@ class NativeExecutor implements Executor {
     for (let k = 0; k < this.#stages.length; k++) {
       const st = this.#stages[k];
       const x = acts[k], out = acts[k + 1];
-      const t0 = this.#profile ? performance.now() : 0;
+      const t0 = this.#profile?.start(`${k} ${st.kind} fwd`) ?? 0;
       switch (st.kind) {
         case "conv":
         case "dense":
@@ -233,15 +236,8 @@ class NativeExecutor implements Executor {
           activateInPlace(st.act, out, n * st.outSize);
           break;
       }
-      if (this.#profile) this.#record(`${k} ${st.kind} fwd`, t0);
+      this.#profile?.stop(t0);
     }
-  }
-
-  #record(name: string, t0: number): void {
-    const list = this.#profile!.get(name);
-    const ms = performance.now() - t0;
-    if (list) list.push(ms);
-    else this.#profile!.set(name, [ms]);
   }
 
   #backward(n: number): void {
@@ -258,7 +254,7 @@ class NativeExecutor implements Executor {
     for (let k = S - 1; k >= 0; k--) {
       const st = this.#stages[k];
       const dx = k === 0 ? null : grads[k];
-      const t0 = this.#profile ? performance.now() : 0;
+      const t0 = this.#profile?.start(`${k} ${st.kind} bwd`) ?? 0;
       switch (st.kind) {
         case "conv":
           st.op.backward(
@@ -290,7 +286,7 @@ class NativeExecutor implements Executor {
           if (dx) activationBackward(st.act, dx, grads[k + 1], acts[k + 1], n * st.outSize);
           break;
       }
-      if (this.#profile) this.#record(`${k} ${st.kind} bwd`, t0);
+      this.#profile?.stop(t0);
     }
   }
 
@@ -309,18 +305,17 @@ class NativeExecutor implements Executor {
   }
 
   trainStep(batch: BatchSource, options: StepOptions): Promise<number> {
+    const tStep = this.#profile?.start("step") ?? 0;
     const n = this.#load(batch, true);
-    const sgemm = this.#profile?.get("sgemm");
-    if (sgemm) sgemm.push(0);
     this.#forward(n);
     const labels = this.#labels.subarray(0, n);
-    let t0 = this.#profile ? performance.now() : 0;
+    let t0 = this.#profile?.start("loss") ?? 0;
     const loss = options.readLoss
       ? nllLoss(this.#logits(n), labels, n, this.#plan.classes)
       : Number.NaN;
-    if (this.#profile) this.#record("loss", t0);
+    this.#profile?.stop(t0);
     this.#backward(n);
-    t0 = this.#profile ? performance.now() : 0;
+    t0 = this.#profile?.start("sgd") ?? 0;
     const lr = options.learningRate, m = options.momentum;
     for (const [name, p] of this.#params) {
       const g = this.#paramGrads.get(name)!;
@@ -335,7 +330,9 @@ class NativeExecutor implements Executor {
         for (let k = 0; k < p.length; k++) p[k] -= lr * g[k];
       }
     }
-    if (this.#profile) this.#record("sgd", t0);
+    this.#profile?.stop(t0);
+    this.#profile?.stop(tStep, "step");
+    this.#profile?.endStep();
     return Promise.resolve(loss);
   }
 
@@ -366,16 +363,46 @@ class NativeExecutor implements Executor {
   }
 }
 
-/** Wraps a BLAS so that the time of each sgemm is added to the last entry of `"sgemm"`. */
-function timedBlas(blas: Blas, profile: Map<string, number[]>): Blas {
-  return {
-    ...blas,
-    sgemm(...args: Parameters<Blas["sgemm"]>) {
-      const t0 = performance.now();
-      blas.sgemm(...args);
-      let list = profile.get("sgemm");
-      if (!list) profile.set("sgemm", list = [0]);
-      list[list.length - 1] += performance.now() - t0;
-    },
-  };
+/** Collects the timings of {@link NativeOptions.profile}. */
+class Profiler {
+  readonly #out: Map<string, number[]>;
+  readonly #step = new Map<string, number>();
+  #label = "";
+
+  constructor(out: Map<string, number[]>) {
+    this.#out = out;
+  }
+
+  /** Names the part now running; returns its start time. */
+  start(label: string): number {
+    if (label !== "step") this.#label = label;
+    return performance.now();
+  }
+
+  /** Adds the time since `t0` to the part named (default: the one running). */
+  stop(t0: number, label = this.#label): void {
+    this.#step.set(label, (this.#step.get(label) ?? 0) + performance.now() - t0);
+  }
+
+  /** Appends this step's totals to the output map. */
+  endStep(): void {
+    for (const [k, v] of this.#step) {
+      const list = this.#out.get(k);
+      if (list) list.push(v);
+      else this.#out.set(k, [v]);
+    }
+    this.#step.clear();
+  }
+
+  /** A BLAS whose sgemm time is added to `"<part running> sgemm"`. */
+  wrap(blas: Blas): Blas {
+    return {
+      ...blas,
+      sgemm: (...args: Parameters<Blas["sgemm"]>) => {
+        const t0 = performance.now();
+        blas.sgemm(...args);
+        this.stop(t0, `${this.#label} sgemm`);
+      },
+    };
+  }
 }

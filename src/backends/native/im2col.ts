@@ -14,18 +14,26 @@ import type { Conv2DShape } from "../../../cpu/conv2d.ts";
  * Unfolds every receptive field of the batch into a column of `cols`. Writes `cols` in order;
  * reads one channel of every sample per row (the loop order keeps that in L2).
  *
- * @param cols Output `[C·KH·KW, N·P]`, overwritten.
- * @param x Input `[N, C, H, W]`.
+ * @param cols Output `[C·KH·KW, N·P]` starting at `colsAt`, overwritten.
+ * @param x Input `[N, C, H, W]` starting at `xAt`.
  * @param s The convolution shape (`batch` = N).
+ * @param colsAt Offset of the output in `cols`.
+ * @param xAt Offset of the input in `x`.
  */
-export function im2col(cols: Float32Array, x: Float32Array, s: Conv2DShape): void {
+export function im2col(
+  cols: Float32Array,
+  x: Float32Array,
+  s: Conv2DShape,
+  colsAt = 0,
+  xAt = 0,
+): void {
   const { batch: N, inChannels: C, height: H, width: W, kernelH: KH, kernelW: KW } = s;
   const OH = H - KH + 1, OW = W - KW + 1, HW = H * W, CHW = C * HW;
-  let d = 0;
+  let d = colsAt;
   for (let c = 0; c < C; c++) {
     for (let i = 0; i < KH; i++) {
       for (let j = 0; j < KW; j++) {
-        for (let n = 0, src = c * HW + i * W + j; n < N; n++, src += CHW) {
+        for (let n = 0, src = xAt + c * HW + i * W + j; n < N; n++, src += CHW) {
           for (let y = 0; y < OH; y++) {
             let r = src + y * W, xo = 0;
             for (; xo + 4 <= OW; xo += 4, r += 4, d += 4) {
@@ -46,19 +54,20 @@ export function im2col(cols: Float32Array, x: Float32Array, s: Conv2DShape): voi
  * The adjoint of {@link im2col}: sums each column back onto the input positions it came
  * from. Reads `dCols` in order.
  *
- * @param dx Output `[N, C, H, W]`, overwritten.
+ * @param dx Output `[N, C, H, W]` starting at `dxAt`, overwritten.
  * @param dCols Input `[C·KH·KW, N·P]`.
  * @param s The convolution shape (`batch` = N).
+ * @param dxAt Offset of the output in `dx`.
  */
-export function col2im(dx: Float32Array, dCols: Float32Array, s: Conv2DShape): void {
+export function col2im(dx: Float32Array, dCols: Float32Array, s: Conv2DShape, dxAt = 0): void {
   const { batch: N, inChannels: C, height: H, width: W, kernelH: KH, kernelW: KW } = s;
   const OH = H - KH + 1, OW = W - KW + 1, HW = H * W, CHW = C * HW;
-  dx.fill(0, 0, N * CHW);
+  dx.fill(0, dxAt, dxAt + N * CHW);
   let d = 0;
   for (let c = 0; c < C; c++) {
     for (let i = 0; i < KH; i++) {
       for (let j = 0; j < KW; j++) {
-        for (let n = 0, dst = c * HW + i * W + j; n < N; n++, dst += CHW) {
+        for (let n = 0, dst = dxAt + c * HW + i * W + j; n < N; n++, dst += CHW) {
           for (let y = 0; y < OH; y++) {
             let r = dst + y * W, xo = 0;
             for (; xo + 4 <= OW; xo += 4, r += 4, d += 4) {
