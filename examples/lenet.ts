@@ -49,7 +49,8 @@ Checkpoints
   --help                show this text
 `;
 
-interface Config {
+/** The example's settings, from the command line. */
+export interface Config {
   backend: "auto" | BackendName;
   epochs: number;
   batchSize: number;
@@ -183,7 +184,7 @@ async function hardwareGpu(): Promise<boolean> {
 }
 
 /** Creates the model on the requested backend, or on the fastest one that works. */
-async function createModel(c: Config): Promise<Sequential> {
+async function createModel(c: Config, log: (line: string) => void): Promise<Sequential> {
   const options = {
     inputShape: [1, 28, 28],
     layers: lenetLayers(c),
@@ -201,7 +202,7 @@ async function createModel(c: Config): Promise<Sequential> {
     try {
       const model = await Sequential.create({ ...options, backend });
       const skipped = reasons.length ? ` (${reasons.join("; ")})` : "";
-      console.log(`... using the ${backend} backend${skipped}`);
+      log(`... using the ${backend} backend${skipped}`);
       return model;
     } catch (e) {
       reasons.push(`${backend} unavailable: ${(e as Error).message.split("\n")[0]}`);
@@ -278,16 +279,15 @@ async function readCheckpoint(path: string, model: Sequential): Promise<TrainSta
  *
  * @param c The configuration.
  */
-export async function run(c: Config): Promise<{ bestValidation: number; testScore: number }> {
-  const data = await loadMnist({
-    dataset: c.dataset,
-    dataDir: c.data,
-    log: (m) => console.log(m),
-  });
+export async function run(
+  c: Config,
+  log: (line: string) => void = console.log,
+): Promise<{ bestValidation: number; testScore: number; epochs: number; bestIter: number }> {
+  const data = await loadMnist({ dataset: c.dataset, dataDir: c.data, log });
   const train = data.train;
   const trainCount = Math.min(train.count, c.limit ?? train.count);
-  console.log("... building the model");
-  const model = await createModel(c);
+  log("... building the model");
+  const model = await createModel(c, log);
   const trainDs = model.createDataset(
     train.images.subarray(0, trainCount * 784),
     train.labels.subarray(0, trainCount),
@@ -311,13 +311,13 @@ export async function run(c: Config): Promise<{ bestValidation: number; testScor
   };
   if (c.resume) {
     s = await readCheckpoint(c.resume, model);
-    console.log(
+    log(
       `... resumed from ${c.resume} after epoch ${s.epoch} (best validation ${
         (s.bestValidation * 100).toFixed(6)
       } %, learning rate ${s.lr})`,
     );
   }
-  console.log("... training");
+  log("... training");
   const progress = new Progress();
   const start = performance.now();
   let done = false;
@@ -350,7 +350,7 @@ export async function run(c: Config): Promise<{ bestValidation: number; testScor
       if ((iter + 1) % validationFrequency === 0) {
         const v = (await model.evaluateDataset(validDs)).errorRate;
         progress.clear();
-        console.log(
+        log(
           `epoch ${epoch}, minibatch ${mb + 1}/${nTrain}, validation error ${
             (v * 100).toFixed(6)
           } %`,
@@ -362,7 +362,7 @@ export async function run(c: Config): Promise<{ bestValidation: number; testScor
           s.bestValidation = v;
           s.bestIter = iter;
           s.testScore = (await model.evaluateDataset(testDs)).errorRate;
-          console.log(
+          log(
             `     epoch ${epoch}, minibatch ${mb + 1}/${nTrain}, test error of best model ${
               (s.testScore * 100).toFixed(6)
             } %`,
@@ -380,18 +380,23 @@ export async function run(c: Config): Promise<{ bestValidation: number; testScor
   }
   progress.clear();
   const minutes = (performance.now() - start) / 60000;
-  console.log("Optimization complete.");
-  console.log(
+  log("Optimization complete.");
+  log(
     `Best validation score of ${(s.bestValidation * 100).toFixed(6)} % obtained at iteration ${
       s.bestIter + 1
     }, with test performance ${(s.testScore * 100).toFixed(6)} %`,
   );
-  console.log(
+  log(
     `The code for file lenet.ts ran for ${minutes.toFixed(2)}m (backend ${model.backend})`,
   );
   for (const ds of [trainDs, validDs, testDs] as Dataset[]) ds.dispose();
   model.dispose();
-  return { bestValidation: s.bestValidation, testScore: s.testScore };
+  return {
+    bestValidation: s.bestValidation,
+    testScore: s.testScore,
+    epochs: s.epoch,
+    bestIter: s.bestIter + 1,
+  };
 }
 
 if (import.meta.main) {

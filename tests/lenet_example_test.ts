@@ -1,0 +1,156 @@
+/**
+ * The LeNet example end to end on a tiny synthetic MNIST written as IDX files:
+ * argument errors, a short training run whose error falls, checkpoints and resume,
+ * a mismatched checkpoint, and the NaN guard. Never touches the network.
+ */
+import assert from "node:assert/strict";
+import { type Config, parseConfig, run, UsageError } from "../examples/lenet.ts";
+import { RandomState } from "../src/random.ts";
+import { assertRejectsWith, assertThrowsWith } from "./_assert.ts";
+
+function idx(magic: number, dims: number[], data: Uint8Array): Uint8Array {
+  const header = new DataView(new ArrayBuffer(4 + 4 * dims.length));
+  header.setUint32(0, magic);
+  dims.forEach((d, i) => header.setUint32(4 + 4 * i, d));
+  const out = new Uint8Array(header.byteLength + data.length);
+  out.set(new Uint8Array(header.buffer));
+  out.set(data, header.byteLength);
+  return out;
+}
+
+/** Ten classes, each a bright bar at its own place plus noise: learnable in an epoch or two. */
+function synthetic(count: number, seed: number) {
+  const rng = new RandomState(seed);
+  const labels = rng.randint(0, 10, count);
+  const noise = rng.rand(count * 784);
+  const images = new Uint8Array(count * 784);
+  for (let n = 0; n < count; n++) {
+    const k = labels[n];
+    for (let i = 0; i < 784; i++) {
+      const y = Math.floor(i / 28), x = i % 28;
+      const bar = k < 5
+        ? (y >= 4 + 4 * k && y < 7 + 4 * k)
+        : (x >= 4 + 4 * (k - 5) && x < 7 + 4 * (k - 5));
+      images[n * 784 + i] = Math.min(255, (bar ? 200 : 0) + Math.floor(noise[n * 784 + i] * 60));
+    }
+  }
+  return { images, labels: Uint8Array.from(labels) };
+}
+
+async function tinyMnist(): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: "lenet-example-" });
+  const train = synthetic(720, 1), test = synthetic(200, 2);
+  await Deno.writeFile(`${dir}/train-images-idx3-ubyte`, idx(0x803, [720, 28, 28], train.images));
+  await Deno.writeFile(`${dir}/train-labels-idx1-ubyte`, idx(0x801, [720], train.labels));
+  await Deno.writeFile(`${dir}/t10k-images-idx3-ubyte`, idx(0x803, [200, 28, 28], test.images));
+  await Deno.writeFile(`${dir}/t10k-labels-idx1-ubyte`, idx(0x801, [200], test.labels));
+  return dir;
+}
+
+function config(dir: string, extra: string[] = []): Config {
+  const c = parseConfig([
+    "--data",
+    dir,
+    "--backend",
+    "cpu",
+    "--batch-size",
+    "40",
+    "--kernels",
+    "4,6",
+    "--hidden",
+    "32",
+    ...extra,
+  ]);
+  assert.notEqual(c, "help");
+  return c as Config;
+}
+
+Deno.test("lenet example: flags and their errors", () => {
+  assert.equal(parseConfig(["--help"]), "help");
+  const c = parseConfig([]) as Config;
+  assert.deepEqual(
+    [c.backend, c.epochs, c.batchSize, c.lr, c.kernels, c.hidden, c.patience, c.seed],
+    ["auto", 200, 500, 0.1, [20, 50], 500, 10000, 23455],
+  );
+  assertThrowsWith(() => parseConfig(["--frobnicate"]), UsageError, "frobnicate");
+  assertThrowsWith(
+    () => parseConfig(["--epochs", "zero"]),
+    UsageError,
+    '--epochs must be an integer >= 1, got "zero"',
+  );
+  assertThrowsWith(() => parseConfig(["--lr=-1"]), UsageError, "--lr must be a positive number");
+  assertThrowsWith(
+    () => parseConfig(["--backend", "tpu"]),
+    UsageError,
+    "--backend must be auto, webgpu, native or cpu",
+  );
+  assertThrowsWith(
+    () => parseConfig(["--dataset", "cifar"]),
+    UsageError,
+    "--dataset must be mnist or fashion-mnist",
+  );
+  assertThrowsWith(
+    () => parseConfig(["--kernels", "20"]),
+    UsageError,
+    "--kernels takes two numbers",
+  );
+  assertThrowsWith(
+    () => parseConfig(["--momentum", "1"]),
+    UsageError,
+    "--momentum must be in [0, 1)",
+  );
+});
+
+Deno.test("lenet example: a short run on tiny synthetic data learns, checkpoints and resumes", async () => {
+  const dir = await tinyMnist();
+  const ckpt = `${dir}/run.safetensors`;
+  const lines: string[] = [];
+  const first = await run(config(dir, ["--epochs", "2", "--save", ckpt]), (l) => lines.push(l));
+  assert.equal(first.epochs, 2);
+  // 10 classes: chance is 90 % error; the bars are easy to learn.
+  assert.ok(first.testScore < 0.3, `test error ${first.testScore} should fall well below 0.9`);
+  assert.ok(
+    lines.some((l) => /^epoch 1, minibatch 15\/15, validation error [\d.]+ %$/.test(l)),
+    lines.join("\n"),
+  );
+  assert.ok(lines.some((l) => /test error of best model/.test(l)));
+  assert.ok(
+    lines.some((l) =>
+      /^Best validation score of [\d.]+ % obtained at iteration \d+, with test performance [\d.]+ %$/
+        .test(l)
+    ),
+  );
+  assert.ok((await Deno.stat(ckpt)).size > 0);
+
+  const resumed: string[] = [];
+  const second = await run(
+    config(dir, ["--epochs", "3", "--resume", ckpt]),
+    (l) => resumed.push(l),
+  );
+  assert.ok(
+    resumed.some((l) => l.startsWith(`... resumed from ${ckpt} after epoch 2`)),
+    resumed.join("\n"),
+  );
+  assert.equal(second.epochs, 3);
+  assert.ok(!resumed.some((l) => l.startsWith("epoch 1,")), "training went on from epoch 3");
+  assert.ok(resumed.some((l) => l.startsWith("epoch 3,")));
+  assert.ok(second.bestValidation <= first.bestValidation);
+
+  // A checkpoint of another architecture is refused with the tensor that differs.
+  await assertRejectsWith(
+    () => run(config(dir, ["--epochs", "3", "--hidden", "16", "--resume", ckpt]), () => {}),
+    Error,
+    'does not fit this model: setWeights: "dense0.weight" expected shape [96, 16], got [96, 32]',
+  );
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("lenet example: a diverging run stops with a clear message", async () => {
+  const dir = await tinyMnist();
+  await assertRejectsWith(
+    () => run(config(dir, ["--epochs", "1", "--lr", "1e30"]), () => {}),
+    Error,
+    "the training loss became",
+  );
+  await Deno.remove(dir, { recursive: true });
+});
