@@ -156,6 +156,23 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name: "native executor: refuses work after dispose instead of calling a closed library",
+  ignore,
+  async fn() {
+    const { createNativeExecutor } = await import("../src/backends/native/executor.ts");
+    const { planNetwork } = await import("../src/layers.ts");
+    const plan = planNetwork([1, 4, 4], [new Dense({ units: 3 }), new Softmax()], 2);
+    const exec = await createNativeExecutor(plan, {});
+    exec.dispose();
+    exec.dispose(); // twice is fine
+    await assert.rejects(
+      async () => await exec.predict({ x: new Float32Array(16), count: 1 }),
+      /used after dispose/,
+    );
+  },
+});
+
 Deno.test("native backend: the library imports without --allow-ffi; create says what to add", async () => {
   const mod = new URL("../mod.ts", import.meta.url).href;
   const code = `import { Conv2D, Dense, Sequential, Softmax } from "${mod}";

@@ -149,7 +149,7 @@ function buildStages(blas: Blas, plan: NetworkPlan): Stage[] {
 class NativeExecutor implements Executor {
   readonly backend = "native" as const;
   readonly #plan: NetworkPlan;
-  #blas: Blas;
+  readonly #blas: Blas;
   readonly #stages: Stage[];
   /** acts[k] is the input of stage k; acts[S] the logits. */
   readonly #acts: Float32Array[];
@@ -161,6 +161,7 @@ class NativeExecutor implements Executor {
   readonly #velocity = new Map<string, Float32Array>();
   readonly #labels: Int32Array;
   readonly #profile: Profiler | null;
+  #disposed = false;
 
   constructor(plan: NetworkPlan, blas: Blas, profile: Profiler | null) {
     this.#plan = plan;
@@ -180,11 +181,6 @@ class NativeExecutor implements Executor {
       this.#paramGrads.set(p.name, new Float32Array(sizeOf(p.shape)));
     }
     this.#labels = new Int32Array(n);
-  }
-
-  /** The BLAS library in use (for reports). */
-  get blasPath(): string {
-    return this.#blas.path;
   }
 
   setParams(values: Map<string, Float32Array>): Promise<void> {
@@ -291,6 +287,7 @@ class NativeExecutor implements Executor {
   }
 
   #load(batch: BatchSource, needLabels: boolean): number {
+    if (this.#disposed) throw new Error("native executor: used after dispose()");
     return hostBatch(
       batch,
       this.#acts[0],
@@ -356,10 +353,12 @@ class NativeExecutor implements Executor {
   }
 
   dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
     this.#params.clear();
     this.#paramGrads.clear();
     this.#velocity.clear();
-    this.#blas.close();
+    this.#blas.close(); // calling into a closed library would crash: #load checks first
   }
 }
 
