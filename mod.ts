@@ -42,3 +42,24 @@ export type {
   SoftmaxPlan,
 } from "./src/backend.ts";
 export { RandomState } from "./src/random.ts";
+export { encodeIdx, gunzipIfNeeded, parseIdx } from "./src/data/idx.ts";
+export type { IdxArray, ParseIdxOptions } from "./src/data/idx.ts";
+export {
+  FASHION_MNIST_SHA256,
+  MNIST_FILES,
+  MNIST_SHA256,
+  parseMnist,
+  toFloat,
+  validationCount,
+} from "./src/data/mnist.ts";
+export type {
+  ImageSet,
+  MnistFileKey,
+  MnistFiles,
+  MnistSplits,
+  ParseMnistOptions,
+} from "./src/data/mnist.ts";
+export { decodeSafetensors, encodeSafetensors } from "./src/safetensors.ts";
+export type { DecodedSafetensors, DecodedTensor, TensorF32 } from "./src/safetensors.ts";
+export { decodePng, encodePng } from "./src/png.ts";
+export type { PngImage } from "./src/png.ts";
