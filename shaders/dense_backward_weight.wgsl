@@ -3,7 +3,12 @@
 // Letters: N batch (params.count), I input features, J output features.
 // Bindings: 0 params (count), 1 x [N,I], 2 dOut [N,J], 3 dw [I,J] (overwritten).
 // CPU twin: the dw part of denseBackward in cpu/dense.ts.
-// Dispatch: one invocation per dw value, linear index over (x, z) workgroups of 64.
+// Dispatch: register-tiled GEMM for a CPU-like adapter. Each invocation computes an 8 x 8
+//   tile (8 rows r, 8 columns t as two vec4); the invocations of a workgroup share the rows
+//   (workgroup_id.y), so the loads of the row operand are uniform and only the 8 column
+//   values are loaded per invocation per step of the sum (8 x 8 products for 8 such loads).
+//   Rows: i; columns: j; the sum runs over the batch. Grid: x (and z) over
+//   ceil(ceil(J/8) / 64), y over ceil(I / 8).
 struct Params { count: u32, byte_offset: u32, scale: f32, lr: f32, momentum: f32, p0: u32, p1: u32, p2: u32 }
 
 override I: u32;
@@ -17,11 +22,48 @@ override J: u32;
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         @builtin(local_invocation_index) lid: u32) {
-  let k = (wid.z * nwg.x + wid.x) * 64u + lid;
-  if (k >= I * J) { return; }
-  let j = k % J;
-  let i = k / J;
-  var sum = 0.0;
-  for (var n = 0u; n < params.count; n++) { sum += x[n * I + i] * dOut[n * J + j]; }
-  dw[k] = sum;
+  let j0 = ((wid.z * nwg.x + wid.x) * 64u + lid) * 8u;
+  let i0 = wid.y * 8u;
+  if (j0 >= J) { return; }
+  // a<r>l[t], a<r>h[t] = dw[i0+r, j0+t], dw[i0+r, j0+4+t]
+  var a0l = vec4f(0.0); var a0h = vec4f(0.0);
+  var a1l = vec4f(0.0); var a1h = vec4f(0.0);
+  var a2l = vec4f(0.0); var a2h = vec4f(0.0);
+  var a3l = vec4f(0.0); var a3h = vec4f(0.0);
+  var a4l = vec4f(0.0); var a4h = vec4f(0.0);
+  var a5l = vec4f(0.0); var a5h = vec4f(0.0);
+  var a6l = vec4f(0.0); var a6h = vec4f(0.0);
+  var a7l = vec4f(0.0); var a7h = vec4f(0.0);
+  for (var n = 0u; n < params.count; n++) {
+    let e = n * J;
+    let lo = vec4f(dOut[e + min(j0, J - 1u)], dOut[e + min(j0 + 1u, J - 1u)],
+                   dOut[e + min(j0 + 2u, J - 1u)], dOut[e + min(j0 + 3u, J - 1u)]);
+    let hi = vec4f(dOut[e + min(j0 + 4u, J - 1u)], dOut[e + min(j0 + 5u, J - 1u)],
+                   dOut[e + min(j0 + 6u, J - 1u)], dOut[e + min(j0 + 7u, J - 1u)]);
+    let x0 = x[n * I + min(i0 + 0u, I - 1u)];
+    let x1 = x[n * I + min(i0 + 1u, I - 1u)];
+    let x2 = x[n * I + min(i0 + 2u, I - 1u)];
+    let x3 = x[n * I + min(i0 + 3u, I - 1u)];
+    let x4 = x[n * I + min(i0 + 4u, I - 1u)];
+    let x5 = x[n * I + min(i0 + 5u, I - 1u)];
+    let x6 = x[n * I + min(i0 + 6u, I - 1u)];
+    let x7 = x[n * I + min(i0 + 7u, I - 1u)];
+    a0l += x0 * lo; a0h += x0 * hi;
+    a1l += x1 * lo; a1h += x1 * hi;
+    a2l += x2 * lo; a2h += x2 * hi;
+    a3l += x3 * lo; a3h += x3 * hi;
+    a4l += x4 * lo; a4h += x4 * hi;
+    a5l += x5 * lo; a5h += x5 * hi;
+    a6l += x6 * lo; a6h += x6 * hi;
+    a7l += x7 * lo; a7h += x7 * hi;
+  }
+  let acc = array<vec4f, 16>(a0l, a0h, a1l, a1h, a2l, a2h, a3l, a3h, a4l, a4h, a5l, a5h, a6l, a6h, a7l, a7h);
+  for (var r = 0u; r < 8u; r++) {
+    let i = i0 + r;
+    if (i >= I) { break; }
+    for (var t = 0u; t < 8u; t++) {
+      let j = j0 + t;
+      if (j < J) { dw[i * J + j] = acc[2u * r + t / 4u][t % 4u]; }
+    }
+  }
 }

@@ -4,7 +4,7 @@
  * RTOL = 1e-4, atol = 1e-5 * max|cpu| (float32 sums against float64 ones).
  */
 import { conv2dBackward, conv2dForward, type Conv2DShape } from "../cpu/conv2d.ts";
-import { type ConvDims, specs } from "../src/backends/webgpu/kernels.ts";
+import { type ConvDims, convWeightSplits, specs } from "../src/backends/webgpu/kernels.ts";
 import { RandomState } from "../src/random.ts";
 import { assertAllClose } from "./_assert.ts";
 import { atolFor, hasAdapter, randomArray, RTOL, runKernel } from "./_webgpu.ts";
@@ -49,7 +49,9 @@ async function checkConv(s: Conv2DShape, allocated = s.batch, seed = 1): Promise
     atol: atolFor(dx),
     msg: `conv2d_backward_input ${tag}`,
   });
-  const [, , gDw] = await runKernel(specs.conv2dBackwardWeight(d), N, [dOut, x, w.length]);
+  const S = convWeightSplits(d);
+  const [, , partial] = await runKernel(specs.conv2dBackwardWeight(d), N, [dOut, x, S * w.length]);
+  const [, gDw] = await runKernel(specs.splitSum(S, w.length), N, [partial, w.length]);
   assertAllClose(gDw, dw, { rtol: RTOL, atol: atolFor(dw), msg: `conv2d_backward_weight ${tag}` });
   const [, gDb] = await runKernel(specs.biasBackward(O, OH * OW), N, [dOut, O]);
   assertAllClose(gDb, db, { rtol: RTOL, atol: atolFor(db), msg: `bias_backward ${tag}` });

@@ -19,6 +19,7 @@ import type {
 import { sizeOf } from "../host.ts";
 import { checkDevice, getDevice, scoped, upload, watch } from "./device.ts";
 import {
+  convWeightSplits,
   type Dispatch,
   Kernel,
   type KernelSpec,
@@ -228,7 +229,14 @@ class WebGpuExecutor implements Executor {
             dy,
             g(layer.bias.name),
           ]]);
-          backward.push([specs.conv2dBackwardWeight(d), [u, dy, x, g(layer.weight.name)]]);
+          const S = convWeightSplits(d), K = this.#slots.get(layer.weight.name)!.size;
+          const partial = this.#buffer(
+            `the dw slices of layer "${layer.name}"`,
+            S * K * 4,
+            STORAGE,
+          );
+          backward.push([specs.conv2dBackwardWeight(d), [u, dy, x, partial]]);
+          backward.push([specs.splitSum(S, K), [u, partial, g(layer.weight.name)]]);
           if (dx) {
             backward.push([specs.conv2dBackwardInput(d), [
               u,

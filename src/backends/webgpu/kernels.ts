@@ -60,6 +60,14 @@ function convConstants(d: ConvDims) {
   return { ...d, OH: d.H - d.KH + 1, OW: d.W - d.KW + 1 };
 }
 
+/**
+ * Batch slices of conv2d_backward_weight.wgsl: enough (about 768) independent invocations
+ * for every core, each summing over ceil(N / S) images.
+ */
+export function convWeightSplits(d: ConvDims): number {
+  return Math.min(256, Math.max(1, Math.ceil(768 / (d.C * d.KH * Math.ceil(d.KW / 8)))));
+}
+
 /** Shape of a max pooling (as `cpu/maxpool2d.ts`, without the batch). */
 export interface PoolDims {
   C: number;
@@ -92,17 +100,34 @@ export const specs = {
   }),
   conv2dForward: (d: ConvDims): KernelSpec => {
     const c = convConstants(d);
-    return { shader: "conv2d_forward", constants: c, groups: perElement(d.O * c.OH * c.OW) };
+    // 64 images per workgroup; y: 8-channel blocks x rows x 8-column blocks.
+    const y = ceilDiv(d.O, 8) * c.OH * ceilDiv(c.OW, 8);
+    return { shader: "conv2d_forward", constants: c, groups: (n) => [ceilDiv(n, 64), y] };
   },
-  conv2dBackwardInput: (d: ConvDims): KernelSpec => ({
-    shader: "conv2d_backward_input",
-    constants: convConstants(d),
-    groups: perElement(d.C * d.H * d.W),
-  }),
-  conv2dBackwardWeight: (d: ConvDims): KernelSpec => ({
-    shader: "conv2d_backward_weight",
-    constants: convConstants(d),
-    groups: () => [d.O * d.C * d.KH * d.KW, 1],
+  conv2dBackwardInput: (d: ConvDims): KernelSpec => {
+    // 64 images per workgroup; y: 8-channel blocks x rows x 8-column blocks.
+    const y = ceilDiv(d.C, 8) * d.H * ceilDiv(d.W, 8);
+    return {
+      shader: "conv2d_backward_input",
+      constants: convConstants(d),
+      groups: (n) => [ceilDiv(n, 64), y],
+    };
+  },
+  /** First pass of dw: partial sums over `convWeightSplits(d)` batch slices. */
+  conv2dBackwardWeight: (d: ConvDims): KernelSpec => {
+    const S = convWeightSplits(d);
+    const lanes = S * d.C * d.KH * ceilDiv(d.KW, 8);
+    return {
+      shader: "conv2d_backward_weight",
+      constants: { ...convConstants(d), S },
+      groups: () => [ceilDiv(lanes, 64), ceilDiv(d.O, 8)],
+    };
+  },
+  /** out[k] = sum of the S partial sums partial[s, k]. */
+  splitSum: (S: number, K: number): KernelSpec => ({
+    shader: "split_sum",
+    constants: { S, K },
+    groups: () => [ceilDiv(K, 64), 1],
   }),
   /** db[k] = sum over batch and the P positions of channel k. */
   biasBackward: (K: number, P: number): KernelSpec => ({
@@ -119,20 +144,21 @@ export const specs = {
     constants: poolConstants(d),
     groups: perElement(d.C * d.H * d.W),
   }),
+  // The dense kernels compute 8 x 8 tiles: 64 column blocks of 8 per workgroup, y over rows.
   denseForward: (I: number, J: number): KernelSpec => ({
     shader: "dense_forward",
     constants: { I, J },
-    groups: perElement(J),
+    groups: (n) => [ceilDiv(ceilDiv(J, 8), 64), ceilDiv(n, 8)],
   }),
   denseBackwardInput: (I: number, J: number): KernelSpec => ({
     shader: "dense_backward_input",
     constants: { I, J },
-    groups: perElement(I),
+    groups: (n) => [ceilDiv(ceilDiv(I, 8), 64), ceilDiv(n, 8)],
   }),
   denseBackwardWeight: (I: number, J: number): KernelSpec => ({
     shader: "dense_backward_weight",
     constants: { I, J },
-    groups: () => [ceilDiv(I * J, 64), 1],
+    groups: () => [ceilDiv(ceilDiv(J, 8), 64), ceilDiv(I, 8)],
   }),
   activation: (
     kind: "tanh" | "sigmoid",

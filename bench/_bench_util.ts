@@ -1,0 +1,409 @@
+/**
+ * Shared by the per-op benches and `gflops.ts`: the tutorial LeNet's ops at its shapes
+ * (batch 500), each with its WebGPU kernels, its CPU twin, and its FLOP and byte counts.
+ * To add a backend, add a runner beside {@link gpuRunner} and {@link OpCase.cpu}.
+ *
+ * @module
+ */
+import { conv2dBackward, conv2dForward } from "../cpu/conv2d.ts";
+import { maxPool2dBackward, maxPool2dForward } from "../cpu/maxpool2d.ts";
+import { denseBackward, denseForward } from "../cpu/dense.ts";
+import { tanhBackward, tanhForward } from "../cpu/tanh.ts";
+import { softmaxForward } from "../cpu/softmax.ts";
+import { errorCount, nllLoss, softmaxNllBackward } from "../cpu/nll.ts";
+import { sgdUpdate } from "../cpu/sgd.ts";
+import { getDevice, upload } from "../src/backends/webgpu/device.ts";
+import {
+  type ConvDims,
+  convWeightSplits,
+  Kernel,
+  type KernelSpec,
+  packParams,
+  PARAMS_SIZE,
+  type PoolDims,
+  specs,
+} from "../src/backends/webgpu/kernels.ts";
+import { RandomState } from "../src/random.ts";
+
+/** The batch of every case: the tutorial's. */
+export const BATCH = 500;
+
+/** One kernel launch of a case: its spec and the sizes (in 4-byte values) of bindings 1... */
+export interface KernelCall {
+  spec: KernelSpec;
+  /** Values per binding; labels (u32 < 10) where the spec's shader reads labels. */
+  args: number[];
+  /** Work of this kernel alone, for the per-kernel table. */
+  flops: number;
+  /** Bytes this kernel must move at least (each input read once, each output written once). */
+  bytes: number;
+}
+
+/** An op at one of the tutorial's shapes: the WebGPU kernels and the CPU twin. */
+export interface OpCase {
+  /** Bench group, e.g. `"conv2d forward conv1"`. */
+  group: string;
+  /** Shapes, for the tables. */
+  shape: string;
+  /** The WebGPU kernels that together equal the CPU twin. */
+  kernels: KernelCall[];
+  /** Builds the CPU twin on preallocated arrays; the returned function runs it once. */
+  cpu(): () => void;
+}
+
+const rng = new RandomState(42);
+const rand = (n: number) => Float32Array.from(rng.uniform(-1, 1, n));
+const labels = (n: number) => Int32Array.from({ length: n }, (_, i) => (i * 7) % 10);
+const F = 4; // bytes per float
+
+function conv(name: string, d: ConvDims, withDx: boolean): OpCase[] {
+  const N = BATCH, OH = d.H - d.KH + 1, OW = d.W - d.KW + 1;
+  const xs = N * d.C * d.H * d.W, ws = d.O * d.C * d.KH * d.KW, ys = N * d.O * OH * OW;
+  const macs = N * d.O * OH * OW * d.C * d.KH * d.KW;
+  const S = convWeightSplits(d);
+  const s = {
+    batch: N,
+    inChannels: d.C,
+    height: d.H,
+    width: d.W,
+    outChannels: d.O,
+    kernelH: d.KH,
+    kernelW: d.KW,
+  };
+  const shape = `${N}x${d.C}x${d.H}x${d.W} * ${d.O}x${d.C}x${d.KH}x${d.KW}`;
+  const backward: KernelCall[] = [
+    { spec: specs.biasBackward(d.O, OH * OW), args: [ys, d.O], flops: ys, bytes: F * ys },
+    {
+      spec: specs.conv2dBackwardWeight(d),
+      args: [ys, xs, S * ws],
+      flops: 2 * macs,
+      bytes: F * (ys + xs + S * ws),
+    },
+    { spec: specs.splitSum(S, ws), args: [S * ws, ws], flops: S * ws, bytes: F * (S + 1) * ws },
+  ];
+  if (withDx) {
+    backward.push({
+      spec: specs.conv2dBackwardInput(d),
+      args: [ys, ws, xs],
+      flops: 2 * macs,
+      bytes: F * (ys + ws + xs),
+    });
+  }
+  return [
+    {
+      group: `conv2d forward ${name}`,
+      shape,
+      kernels: [{
+        spec: specs.conv2dForward(d),
+        args: [xs, ws, d.O, ys],
+        flops: 2 * macs,
+        bytes: F * (xs + ws + ys),
+      }],
+      cpu() {
+        const [out, x, w, b] = [new Float32Array(ys), rand(xs), rand(ws), rand(d.O)];
+        return () => conv2dForward(out, x, w, b, s);
+      },
+    },
+    {
+      group: `conv2d backward ${name}`,
+      shape,
+      kernels: backward,
+      cpu() {
+        const [x, w, dy] = [rand(xs), rand(ws), rand(ys)];
+        const dx = withDx ? new Float32Array(xs) : null;
+        const [dw, db] = [new Float32Array(ws), new Float32Array(d.O)];
+        return () => conv2dBackward(dx, dw, db, dy, x, w, s);
+      },
+    },
+  ];
+}
+
+function pool(name: string, d: PoolDims): OpCase[] {
+  const N = BATCH, OH = Math.floor(d.H / d.PH), OW = Math.floor(d.W / d.PW);
+  const xs = N * d.C * d.H * d.W, ys = N * d.C * OH * OW;
+  const s = {
+    batch: N,
+    channels: d.C,
+    height: d.H,
+    width: d.W,
+    poolH: d.PH,
+    poolW: d.PW,
+    ignoreBorder: d.ignoreBorder,
+  };
+  const shape = `${N}x${d.C}x${d.H}x${d.W} / ${d.PH}x${d.PW}`;
+  return [
+    {
+      group: `maxpool2d forward ${name}`,
+      shape,
+      kernels: [{
+        spec: specs.maxPool2dForward(d),
+        args: [xs, ys],
+        flops: xs,
+        bytes: F * (xs + ys),
+      }],
+      cpu() {
+        const [x, y] = [rand(xs), new Float32Array(ys)];
+        return () => maxPool2dForward(y, x, s);
+      },
+    },
+    {
+      group: `maxpool2d backward ${name}`,
+      shape,
+      kernels: [{
+        spec: specs.maxPool2dBackward(d),
+        args: [ys, xs, xs],
+        flops: xs,
+        bytes: F * (ys + 2 * xs),
+      }],
+      cpu() {
+        const [x, dy, dx] = [rand(xs), rand(ys), new Float32Array(xs)];
+        return () => maxPool2dBackward(dx, dy, x, s);
+      },
+    },
+  ];
+}
+
+function dense(name: string, I: number, J: number, withDx: boolean): OpCase[] {
+  const N = BATCH, s = { batch: N, inFeatures: I, outFeatures: J };
+  const shape = `${N}x${I} . ${I}x${J}`;
+  const backward: KernelCall[] = [
+    { spec: specs.biasBackward(J, 1), args: [N * J, J], flops: N * J, bytes: F * N * J },
+    {
+      spec: specs.denseBackwardWeight(I, J),
+      args: [N * I, N * J, I * J],
+      flops: 2 * N * I * J,
+      bytes: F * (N * I + N * J + I * J),
+    },
+  ];
+  if (withDx) {
+    backward.push({
+      spec: specs.denseBackwardInput(I, J),
+      args: [N * J, I * J, N * I],
+      flops: 2 * N * I * J,
+      bytes: F * (N * I + N * J + I * J),
+    });
+  }
+  return [
+    {
+      group: `dense forward ${name}`,
+      shape,
+      kernels: [{
+        spec: specs.denseForward(I, J),
+        args: [N * I, I * J, J, N * J],
+        flops: 2 * N * I * J,
+        bytes: F * (N * I + I * J + N * J),
+      }],
+      cpu() {
+        const [x, w, b, y] = [rand(N * I), rand(I * J), rand(J), new Float32Array(N * J)];
+        return () => denseForward(y, x, w, b, s);
+      },
+    },
+    {
+      group: `dense backward ${name}`,
+      shape,
+      kernels: backward,
+      cpu() {
+        const [x, w, dy] = [rand(N * I), rand(I * J), rand(N * J)];
+        const dx = withDx ? new Float32Array(N * I) : null;
+        const [dw, db] = [new Float32Array(I * J), new Float32Array(J)];
+        return () => denseBackward(dx, dw, db, dy, x, w, s);
+      },
+    },
+  ];
+}
+
+function tanh(name: string, size: number): OpCase[] {
+  const n = BATCH * size;
+  return [
+    {
+      group: `tanh forward ${name}`,
+      shape: `${BATCH}x${size}`,
+      kernels: [{
+        spec: specs.activation("tanh", "forward", size),
+        args: [n, n],
+        flops: n,
+        bytes: F * 2 * n,
+      }],
+      cpu() {
+        const [x, y] = [rand(n), new Float32Array(n)];
+        return () => tanhForward(y, x);
+      },
+    },
+    {
+      group: `tanh backward ${name}`,
+      shape: `${BATCH}x${size}`,
+      kernels: [{
+        spec: specs.activation("tanh", "backward", size),
+        args: [n, n, n],
+        flops: 3 * n,
+        bytes: F * 3 * n,
+      }],
+      cpu() {
+        const [dy, y, dx] = [rand(n), rand(n), new Float32Array(n)];
+        return () => tanhBackward(dx, dy, y);
+      },
+    },
+  ];
+}
+
+/** The LeNet's ops at batch 500, by family (the per-op bench files pick theirs). */
+export const LENET = {
+  conv2d: [
+    ...conv("conv0", { C: 1, H: 28, W: 28, O: 20, KH: 5, KW: 5 }, false),
+    ...conv("conv1", { C: 20, H: 12, W: 12, O: 50, KH: 5, KW: 5 }, true),
+  ],
+  maxpool2d: [
+    ...pool("pool0", { C: 20, H: 24, W: 24, PH: 2, PW: 2, ignoreBorder: true }),
+    ...pool("pool1", { C: 50, H: 8, W: 8, PH: 2, PW: 2, ignoreBorder: true }),
+  ],
+  dense: [...dense("dense0", 800, 500, true), ...dense("dense1", 500, 10, true)],
+  activations: [...tanh("after conv0", 20 * 12 * 12), ...tanh("after dense0", 500)],
+  softmaxNll: [
+    {
+      group: "softmax forward",
+      shape: `${BATCH}x10`,
+      kernels: [{
+        spec: specs.softmaxForward(10),
+        args: [5000, 5000],
+        flops: 5000 * 4,
+        bytes: F * 10000,
+      }],
+      cpu() {
+        const [z, p] = [rand(5000), new Float32Array(5000)];
+        return () => softmaxForward(p, z, BATCH, 10);
+      },
+    },
+    {
+      group: "nll loss + softmax backward",
+      shape: `${BATCH}x10`,
+      kernels: [
+        { spec: specs.nllLoss(10), args: [5000, BATCH, 2], flops: 5000 * 4, bytes: F * 5500 },
+        {
+          spec: specs.softmaxNllBackward(10),
+          args: [5000, BATCH, 5000],
+          flops: 5000 * 5,
+          bytes: F * 10500,
+        },
+      ],
+      cpu() {
+        const [z, l, dz] = [rand(5000), labels(BATCH), new Float32Array(5000)];
+        return () => {
+          nllLoss(z, l, BATCH, 10);
+          errorCount(z, l, BATCH, 10);
+          softmaxNllBackward(dz, z, l, BATCH, 10);
+        };
+      },
+    },
+  ] as OpCase[],
+  sgd: [{
+    group: "sgd update",
+    shape: "431080 parameters",
+    kernels: [{
+      spec: specs.sgdUpdate(431080),
+      args: [431080, 431080, 431080],
+      flops: 2 * 431080,
+      bytes: F * 4 * 431080,
+    }],
+    cpu() {
+      const [p, g] = [rand(431080), rand(431080)];
+      return () => sgdUpdate(p, g, 0.01);
+    },
+  }] as OpCase[],
+};
+
+/** Runs a case's kernels on the GPU: `run(reps)` records `reps` rounds, submits, waits. */
+export interface GpuRunner {
+  run(reps: number): Promise<void>;
+  dispose(): void;
+}
+
+/**
+ * Compiles and binds a case's kernels on random inputs.
+ *
+ * @param c The case.
+ * @param only Index of one kernel of the case, or all of them.
+ * @returns The runner.
+ */
+export async function gpuRunner(c: OpCase, only?: number): Promise<GpuRunner> {
+  const device = await getDevice();
+  const calls = only === undefined ? c.kernels : [c.kernels[only]];
+  const buffers: GPUBuffer[] = [];
+  const make = (size: number, data?: ArrayBufferView, usage = GPUBufferUsage.STORAGE) => {
+    const b = device.createBuffer({ size, usage: usage | GPUBufferUsage.COPY_DST });
+    if (data) upload(device, b, 0, data);
+    buffers.push(b);
+    return b;
+  };
+  const params = make(
+    PARAMS_SIZE,
+    new Uint8Array(packParams({ count: BATCH, lr: 0.01 })),
+    GPUBufferUsage.UNIFORM,
+  );
+  const dispatches = [];
+  for (const call of calls) {
+    const kernel = await Kernel.create(device, call.spec);
+    const reads = call.spec.shader === "nll_loss" || call.spec.shader === "softmax_nll_backward";
+    const args = call.args.map((n, i) => make(n * 4, reads && i === 1 ? labels(n) : rand(n)));
+    dispatches.push(kernel.bind([params, ...args]));
+  }
+  return {
+    async run(reps: number) {
+      const enc = device.createCommandEncoder();
+      const pass = enc.beginComputePass();
+      for (let r = 0; r < reps; r++) for (const d of dispatches) d.record(pass, BATCH);
+      pass.end();
+      device.queue.submit([enc.finish()]);
+      await device.queue.onSubmittedWorkDone();
+    },
+    dispose() {
+      for (const b of buffers) b.destroy();
+    },
+  };
+}
+
+/** Whether a WebGPU adapter exists (one line on stderr says why not). */
+export async function hasWebGpu(): Promise<boolean> {
+  try {
+    await getDevice();
+    return true;
+  } catch (e) {
+    console.error(`webgpu benches skipped: ${(e as Error).message}`);
+    return false;
+  }
+}
+
+/**
+ * Registers, for each case, a CPU baseline and its WebGPU twin in one `deno bench` group.
+ *
+ * @param cases The cases.
+ * @param cpuRuns `n` of the CPU entries (the reference is slow at batch 500).
+ */
+export async function benchCases(cases: OpCase[], cpuRuns = 3): Promise<void> {
+  const gpu = await hasWebGpu();
+  for (const c of cases) {
+    let cpuRun: (() => void) | null = null;
+    Deno.bench({
+      name: `${c.group} cpu`,
+      group: c.group,
+      baseline: true,
+      n: cpuRuns,
+      warmup: 1,
+      fn() {
+        cpuRun ??= c.cpu();
+        cpuRun();
+      },
+    });
+    let runner: GpuRunner | null = null;
+    Deno.bench({
+      name: `${c.group} webgpu`,
+      group: c.group,
+      ignore: !gpu,
+      n: 10,
+      warmup: 2,
+      async fn() {
+        runner ??= await gpuRunner(c);
+        await runner.run(1);
+      },
+    });
+  }
+}
