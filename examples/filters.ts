@@ -5,7 +5,9 @@
  * initialised filters act very much like edge detectors.
  *
  * ```sh
- * deno run -A examples/filters.ts [--image path.png] [--out filters.png] [--stretch]
+ * deno run -A examples/filters.ts [--image path.png] [--out filters.png] [--raw]
+ *
+ * Each map is stretched to the full grey range like pylab.imshow; --raw maps 0..1 to 0..255.
  * ```
  *
  * Writes one PNG: the original | feature map 0 | feature map 1, side by side
@@ -189,13 +191,13 @@ async function main(): Promise<void> {
     options: {
       image: { type: "string" },
       out: { type: "string", default: "filters.png" },
-      stretch: { type: "boolean", default: false },
+      raw: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
   });
   if (values.help) {
     console.log(
-      "usage: deno run -A examples/filters.ts [--image path.png] [--out filters.png] [--stretch]",
+      "usage: deno run -A examples/filters.ts [--image path.png] [--out filters.png] [--raw]",
     );
     return;
   }
@@ -204,7 +206,8 @@ async function main(): Promise<void> {
   const t0 = performance.now();
   const r = randomFilterMaps(imageToInput(img), img.height, img.width);
   const ms = performance.now() - t0;
-  const p = panel(img, r, values.stretch);
+  // Like pylab.imshow, stretch each map to the full grey range unless --raw.
+  const p = panel(img, r, !values.raw);
   await Deno.writeFile(values.out, await encodePng(p.pixels, p.width, p.height, 3));
   const range = (m: number) => {
     const map = r.maps.subarray(m * r.outH * r.outW, (m + 1) * r.outH * r.outW);
