@@ -20,7 +20,13 @@ const blas = "blas" in probe ? probe.blas : null;
 const rng = new RandomState(23455);
 const rand = (n: number, lo = -0.1, hi = 0.1) => Float32Array.from(rng.uniform(lo, hi, n));
 
-function convBench(name: string, C: number, H: number, O: number, first: boolean): void {
+async function convBench(
+  name: string,
+  C: number,
+  H: number,
+  O: number,
+  first: boolean,
+): Promise<void> {
   if (!blas) return;
   const s = {
     batch: B,
@@ -36,12 +42,12 @@ function convBench(name: string, C: number, H: number, O: number, first: boolean
   const out = new Float32Array(B * stage.outSize), dOut = rand(B * stage.outSize, -1e-3, 1e-3);
   const dx = first ? null : new Float32Array(x.length);
   const dw = new Float32Array(w.length), db = new Float32Array(O);
-  stage.forward(out, x, w, b, B);
-  Deno.bench(`${name} conv+pool+tanh forward`, { group: "native stages", ignore }, () => {
-    stage.forward(out, x, w, b, B);
+  await stage.forward(out, x, w, b, B);
+  Deno.bench(`${name} conv+pool+tanh forward`, { group: "native stages", ignore }, async () => {
+    await stage.forward(out, x, w, b, B);
   });
-  Deno.bench(`${name} conv+pool+tanh backward`, { group: "native stages", ignore }, () => {
-    stage.backward(dx, dw, db, dOut, out, w, B);
+  Deno.bench(`${name} conv+pool+tanh backward`, { group: "native stages", ignore }, async () => {
+    await stage.backward(dx, dw, db, dOut, out, w, B);
   });
 }
 
@@ -68,8 +74,8 @@ function denseBench(name: string, I: number, J: number, tanh: boolean): void {
   );
 }
 
-convBench("conv0 1x28x28->20", 1, 28, 20, true);
-convBench("conv1 20x12x12->50", 20, 12, 50, false);
+await convBench("conv0 1x28x28->20", 1, 28, 20, true);
+await convBench("conv1 20x12x12->50", 20, 12, 50, false);
 denseBench("dense0 800->500", 800, 500, true);
 denseBench("dense1 500->10", 500, 10, false);
 

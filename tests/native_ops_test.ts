@@ -158,14 +158,14 @@ Deno.test({
 });
 
 /** Conv [+ pool] [+ act] through ConvStage and through the cpu/ chain, forward and backward. */
-function checkConvStage(
+async function checkConvStage(
   s: Conv2DShape,
   pool: { poolH: number; poolW: number; ignoreBorder: boolean } | null,
   kind: Activation,
   seed: number,
   n = s.batch,
   chunk?: number,
-): void {
+): Promise<void> {
   const rng = new RandomState(seed);
   const { inChannels: C, height: H, width: W, outChannels: O, kernelH: KH, kernelW: KW } = s;
   const label = `conv ${JSON.stringify(s)} n=${n} chunk ${chunk} pool ${
@@ -192,7 +192,7 @@ function checkConvStage(
   const stage = new ConvStage(blas!, s, pool, kind, true, chunk);
   assert.equal(stage.outSize * n, expected.length, label);
   const out = new Float32Array(s.batch * stage.outSize).fill(NaN);
-  stage.forward(out, x, w, b, n);
+  await stage.forward(out, x, w, b, n);
   assertAllClose(out.subarray(0, expected.length), expected, { ...FWD, msg: `${label} forward` });
 
   const dOut = rand(rng, s.batch * stage.outSize);
@@ -208,7 +208,7 @@ function checkConvStage(
   conv2dBackward(eDx, eDw, eDb, dConv, conv.length ? x.subarray(0, n * C * H * W) : x, w, cs);
   const dx = new Float32Array(x.length).fill(NaN), dw = new Float32Array(w.length).fill(NaN);
   const db = new Float32Array(O).fill(NaN);
-  stage.backward(dx, dw, db, dOut, out, w, n);
+  await stage.backward(dx, dw, db, dOut, out, w, n);
   assertAllClose(dx.subarray(0, eDx.length), eDx, { ...BWD, msg: `${label} dx` });
   assertAllClose(dw, eDw, { ...BWD, msg: `${label} dw` });
   assertAllClose(db, eDb, { ...BWD, msg: `${label} db` });
@@ -217,7 +217,7 @@ function checkConvStage(
 Deno.test({
   name: "native conv2d: plain, against cpu/conv2d (tutorial, non-square, partial batch)",
   ignore,
-  fn() {
+  async fn() {
     const conv = (
       batch: number,
       C: number,
@@ -235,18 +235,18 @@ Deno.test({
       kernelH: kh,
       kernelW: kw,
     });
-    checkConvStage(conv(3, 1, 28, 28, 20, 5), null, null, 10);
-    checkConvStage(conv(2, 20, 12, 12, 50, 5), null, null, 11);
-    checkConvStage(conv(2, 3, 7, 9, 4, 2, 3), null, null, 12);
-    checkConvStage(conv(1, 2, 5, 4, 3, 5, 1), null, null, 13);
-    checkConvStage(conv(4, 2, 6, 5, 3, 3, 2), null, null, 14, 3); // 3 of 4 samples
+    await checkConvStage(conv(3, 1, 28, 28, 20, 5), null, null, 10);
+    await checkConvStage(conv(2, 20, 12, 12, 50, 5), null, null, 11);
+    await checkConvStage(conv(2, 3, 7, 9, 4, 2, 3), null, null, 12);
+    await checkConvStage(conv(1, 2, 5, 4, 3, 5, 1), null, null, 13);
+    await checkConvStage(conv(4, 2, 6, 5, 3, 3, 2), null, null, 14, 3); // 3 of 4 samples
   },
 });
 
 Deno.test({
   name: "native conv2d + maxpool + activation, fused, against the cpu/ chain (both modes)",
   ignore,
-  fn() {
+  async fn() {
     const s = (batch: number, C: number, H: number, W: number, O: number, kh: number, kw = kh) => ({
       batch,
       inChannels: C,
@@ -261,20 +261,20 @@ Deno.test({
       poolW,
       ignoreBorder,
     });
-    checkConvStage(s(3, 1, 28, 28, 20, 5), p(2, 2, true), "tanh", 20);
-    checkConvStage(s(2, 20, 12, 12, 50, 5), p(2, 2, true), "tanh", 21);
-    checkConvStage(s(2, 3, 9, 8, 4, 2, 3), p(2, 3, true), "sigmoid", 22); // 8x6 -> 4x2
-    checkConvStage(s(2, 3, 9, 8, 4, 2, 3), p(2, 3, false), "tanh", 23); // 8x6 -> 4x2
-    checkConvStage(s(2, 2, 8, 7, 3, 2, 2), p(2, 2, false), "tanh", 24); // 7x6 -> 4x3 partial
-    checkConvStage(s(2, 2, 8, 7, 3, 2, 2), p(2, 2, true), null, 25); // 7x6 -> 3x3
-    checkConvStage(s(3, 2, 10, 9, 3, 3, 2), p(3, 2, false), "sigmoid", 26, 2);
+    await checkConvStage(s(3, 1, 28, 28, 20, 5), p(2, 2, true), "tanh", 20);
+    await checkConvStage(s(2, 20, 12, 12, 50, 5), p(2, 2, true), "tanh", 21);
+    await checkConvStage(s(2, 3, 9, 8, 4, 2, 3), p(2, 3, true), "sigmoid", 22); // 8x6 -> 4x2
+    await checkConvStage(s(2, 3, 9, 8, 4, 2, 3), p(2, 3, false), "tanh", 23); // 8x6 -> 4x2
+    await checkConvStage(s(2, 2, 8, 7, 3, 2, 2), p(2, 2, false), "tanh", 24); // 7x6 -> 4x3 partial
+    await checkConvStage(s(2, 2, 8, 7, 3, 2, 2), p(2, 2, true), null, 25); // 7x6 -> 3x3
+    await checkConvStage(s(3, 2, 10, 9, 3, 3, 2), p(3, 2, false), "sigmoid", 26, 2);
   },
 });
 
 Deno.test({
   name: "native conv2d: chunks of the batch (1, 2, 3 samples, a partial last chunk) agree",
   ignore,
-  fn() {
+  async fn() {
     const s = {
       batch: 7,
       inChannels: 3,
@@ -286,14 +286,24 @@ Deno.test({
     };
     const p = { poolH: 2, poolW: 2, ignoreBorder: false };
     for (const chunk of [1, 2, 3, 7]) {
-      checkConvStage(s, p, "tanh", 27, 7, chunk);
-      checkConvStage(s, null, null, 28, 5, chunk);
+      await checkConvStage(s, p, "tanh", 27, 7, chunk);
+      await checkConvStage(s, null, null, 28, 5, chunk);
     }
     // the tutorial's layers with their default chunks (18 and 8 samples) over 20 samples
     const tut = { ...s, batch: 20, inChannels: 1, height: 28, width: 28, outChannels: 20 };
-    checkConvStage({ ...tut, kernelH: 5, kernelW: 5 }, { ...p, ignoreBorder: true }, "tanh", 29);
+    await checkConvStage(
+      { ...tut, kernelH: 5, kernelW: 5 },
+      { ...p, ignoreBorder: true },
+      "tanh",
+      29,
+    );
     const tut1 = { ...tut, inChannels: 20, height: 12, width: 12, outChannels: 50 };
-    checkConvStage({ ...tut1, kernelH: 5, kernelW: 5 }, { ...p, ignoreBorder: true }, "tanh", 30);
+    await checkConvStage(
+      { ...tut1, kernelH: 5, kernelW: 5 },
+      { ...p, ignoreBorder: true },
+      "tanh",
+      30,
+    );
   },
 });
 

@@ -157,6 +157,28 @@ Deno.test({
 });
 
 Deno.test({
+  name: "native training: calls made without awaiting run one after another",
+  ignore,
+  async fn() {
+    const rng = new RandomState(5);
+    const opts = { inputShape: [1, 28, 28], batchSize: 20, backend: "native" as const };
+    const a = await Sequential.create({ ...opts, layers: lenet() });
+    const b = await Sequential.create({ ...opts, layers: lenet() });
+    const xs = [0, 1, 2].map(() => Float32Array.from(rng.uniform(0, 1, 20 * 784)));
+    const ys = [0, 1, 2].map(() => rng.randint(0, 10, 20));
+    const sequential: number[] = [];
+    for (let i = 0; i < 3; i++) sequential.push(await a.trainStep(xs[i], ys[i]));
+    const together = await Promise.all([0, 1, 2].map((i) => b.trainStep(xs[i], ys[i])));
+    assert.deepEqual(together, sequential);
+    const pa = await a.predict(xs[0]);
+    const pending = b.predict(xs[0]);
+    b.dispose(); // while the prediction is still running
+    assert.deepEqual(await pending, pa);
+    a.dispose();
+  },
+});
+
+Deno.test({
   name: "native executor: refuses work after dispose instead of calling a closed library",
   ignore,
   async fn() {

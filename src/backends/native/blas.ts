@@ -20,25 +20,31 @@
 /** `CblasRowMajor`, `CblasNoTrans`, `CblasTrans` of `cblas.h`. */
 const ROW_MAJOR = 101, NO_TRANS = 111, TRANS = 112;
 
+const SGEMM_PARAMETERS = [
+  "i32", // order
+  "i32", // transA
+  "i32", // transB
+  "i32", // M
+  "i32", // N
+  "i32", // K
+  "f32", // alpha
+  "buffer", // A
+  "i32", // lda
+  "buffer", // B
+  "i32", // ldb
+  "f32", // beta
+  "buffer", // C
+  "i32", // ldc
+] as const;
+
 const SYMBOLS = {
-  cblas_sgemm: {
-    parameters: [
-      "i32", // order
-      "i32", // transA
-      "i32", // transB
-      "i32", // M
-      "i32", // N
-      "i32", // K
-      "f32", // alpha
-      "buffer", // A
-      "i32", // lda
-      "buffer", // B
-      "i32", // ldb
-      "f32", // beta
-      "buffer", // C
-      "i32", // ldc
-    ],
+  cblas_sgemm: { parameters: SGEMM_PARAMETERS, result: "void" },
+  /** The same function run on a thread of Deno's pool: the call returns a Promise. */
+  cblas_sgemm_async: {
+    name: "cblas_sgemm",
+    parameters: SGEMM_PARAMETERS,
     result: "void",
+    nonblocking: true,
   },
   openblas_set_num_threads: { parameters: ["i32"], result: "void", optional: true },
   openblas_get_num_threads: { parameters: [], result: "i32", optional: true },
@@ -72,6 +78,25 @@ export interface Blas {
     C: Float32Array,
     ldc: number,
   ): void;
+  /**
+   * {@link Blas.sgemm} run on another thread (Deno's `nonblocking` FFI), so that JavaScript
+   * can work meanwhile. The arrays must not be touched until the Promise resolves.
+   */
+  sgemmAsync(
+    transA: boolean,
+    transB: boolean,
+    M: number,
+    N: number,
+    K: number,
+    alpha: number,
+    A: Float32Array,
+    lda: number,
+    B: Float32Array,
+    ldb: number,
+    beta: number,
+    C: Float32Array,
+    ldc: number,
+  ): Promise<void>;
   /** OpenBLAS's thread count, or null for a library without `openblas_get_num_threads`. */
   threads(): number | null;
   /** Sets OpenBLAS's thread count; returns false (and does nothing) for other libraries. */
@@ -191,6 +216,24 @@ function bind(path: string): Blas {
     path,
     sgemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc) {
       s.cblas_sgemm(
+        ROW_MAJOR,
+        transA ? TRANS : NO_TRANS,
+        transB ? TRANS : NO_TRANS,
+        M,
+        N,
+        K,
+        alpha,
+        A,
+        lda,
+        B,
+        ldb,
+        beta,
+        C,
+        ldc,
+      );
+    },
+    sgemmAsync(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc) {
+      return s.cblas_sgemm_async(
         ROW_MAJOR,
         transA ? TRANS : NO_TRANS,
         transB ? TRANS : NO_TRANS,

@@ -162,6 +162,7 @@ class NativeExecutor implements Executor {
   readonly #labels: Int32Array;
   readonly #profile: Profiler | null;
   #disposed = false;
+  #queue: Promise<void> = Promise.resolve();
 
   constructor(plan: NetworkPlan, blas: Blas, profile: Profiler | null) {
     this.#plan = plan;
@@ -184,24 +185,26 @@ class NativeExecutor implements Executor {
   }
 
   setParams(values: Map<string, Float32Array>): Promise<void> {
-    for (const [name, dst] of this.#params) {
-      const src = values.get(name);
-      if (!src || src.length !== dst.length) {
-        return Promise.reject(
-          new RangeError(
+    return this.#serial(() => {
+      for (const [name, dst] of this.#params) {
+        const src = values.get(name);
+        if (!src || src.length !== dst.length) {
+          throw new RangeError(
             `setParams: ${name} needs ${dst.length} values, got ${src ? src.length : "none"}`,
-          ),
-        );
+          );
+        }
       }
-    }
-    for (const [name, dst] of this.#params) dst.set(values.get(name)!);
-    return Promise.resolve();
+      for (const [name, dst] of this.#params) dst.set(values.get(name)!);
+      return Promise.resolve();
+    });
   }
 
   getParams(): Promise<Map<string, Float32Array>> {
-    const out = new Map<string, Float32Array>();
-    for (const [name, v] of this.#params) out.set(name, v.slice());
-    return Promise.resolve(out);
+    return this.#serial(() => {
+      const out = new Map<string, Float32Array>();
+      for (const [name, v] of this.#params) out.set(name, v.slice());
+      return Promise.resolve(out);
+    });
   }
 
   createDataset(
@@ -213,7 +216,7 @@ class NativeExecutor implements Executor {
     return new HostDataset(images, labels, count, scale, sizeOf(this.#plan.inputShape));
   }
 
-  #forward(n: number): void {
+  async #forward(n: number): Promise<void> {
     const acts = this.#acts, params = this.#params;
     for (let k = 0; k < this.#stages.length; k++) {
       const st = this.#stages[k];
@@ -221,6 +224,8 @@ class NativeExecutor implements Executor {
       const t0 = this.#profile?.start(`${k} ${st.kind} fwd`) ?? 0;
       switch (st.kind) {
         case "conv":
+          await st.op.forward(out, x, params.get(st.weight)!, params.get(st.bias)!, n);
+          break;
         case "dense":
           st.op.forward(out, x, params.get(st.weight)!, params.get(st.bias)!, n);
           break;
@@ -236,7 +241,7 @@ class NativeExecutor implements Executor {
     }
   }
 
-  #backward(n: number): void {
+  async #backward(n: number): Promise<void> {
     const acts = this.#acts, grads = this.#grads, params = this.#params;
     const pgrads = this.#paramGrads;
     const S = this.#stages.length;
@@ -253,7 +258,7 @@ class NativeExecutor implements Executor {
       const t0 = this.#profile?.start(`${k} ${st.kind} bwd`) ?? 0;
       switch (st.kind) {
         case "conv":
-          st.op.backward(
+          await st.op.backward(
             dx,
             pgrads.get(st.weight)!,
             pgrads.get(st.bias)!,
@@ -287,7 +292,6 @@ class NativeExecutor implements Executor {
   }
 
   #load(batch: BatchSource, needLabels: boolean): number {
-    if (this.#disposed) throw new Error("native executor: used after dispose()");
     return hostBatch(
       batch,
       this.#acts[0],
@@ -301,64 +305,86 @@ class NativeExecutor implements Executor {
     return this.#acts[this.#stages.length].subarray(0, n * this.#plan.classes);
   }
 
-  trainStep(batch: BatchSource, options: StepOptions): Promise<number> {
-    const tStep = this.#profile?.start("step") ?? 0;
-    const n = this.#load(batch, true);
-    this.#forward(n);
-    const labels = this.#labels.subarray(0, n);
-    let t0 = this.#profile?.start("loss") ?? 0;
-    const loss = options.readLoss
-      ? nllLoss(this.#logits(n), labels, n, this.#plan.classes)
-      : Number.NaN;
-    this.#profile?.stop(t0);
-    this.#backward(n);
-    t0 = this.#profile?.start("sgd") ?? 0;
-    const lr = options.learningRate, m = options.momentum;
-    for (const [name, p] of this.#params) {
-      const g = this.#paramGrads.get(name)!;
-      if (m > 0) {
-        let v = this.#velocity.get(name);
-        if (!v) this.#velocity.set(name, v = new Float32Array(p.length));
-        for (let k = 0; k < p.length; k++) {
-          v[k] = m * v[k] - lr * g[k];
-          p[k] += v[k];
-        }
-      } else {
-        for (let k = 0; k < p.length; k++) p[k] -= lr * g[k];
-      }
+  /**
+   * Runs `work` after every call made before it: the stages await GEMMs running on other
+   * threads, and two calls must not share the buffers meanwhile.
+   */
+  #serial<T>(work: () => Promise<T>): Promise<T> {
+    if (this.#disposed) {
+      return Promise.reject(new Error("native executor: used after dispose()"));
     }
-    this.#profile?.stop(t0);
-    this.#profile?.stop(tStep, "step");
-    this.#profile?.endStep();
-    return Promise.resolve(loss);
+    const result = this.#queue.then(work);
+    this.#queue = result.then(() => {}, () => {});
+    return result;
+  }
+
+  trainStep(batch: BatchSource, options: StepOptions): Promise<number> {
+    return this.#serial(async () => {
+      const tStep = this.#profile?.start("step") ?? 0;
+      const n = this.#load(batch, true);
+      await this.#forward(n);
+      const labels = this.#labels.subarray(0, n);
+      let t0 = this.#profile?.start("loss") ?? 0;
+      const loss = options.readLoss
+        ? nllLoss(this.#logits(n), labels, n, this.#plan.classes)
+        : Number.NaN;
+      this.#profile?.stop(t0);
+      await this.#backward(n);
+      t0 = this.#profile?.start("sgd") ?? 0;
+      const lr = options.learningRate, m = options.momentum;
+      for (const [name, p] of this.#params) {
+        const g = this.#paramGrads.get(name)!;
+        if (m > 0) {
+          let v = this.#velocity.get(name);
+          if (!v) this.#velocity.set(name, v = new Float32Array(p.length));
+          for (let k = 0; k < p.length; k++) {
+            v[k] = m * v[k] - lr * g[k];
+            p[k] += v[k];
+          }
+        } else {
+          for (let k = 0; k < p.length; k++) p[k] -= lr * g[k];
+        }
+      }
+      this.#profile?.stop(t0);
+      this.#profile?.stop(tStep, "step");
+      this.#profile?.endStep();
+      return loss;
+    });
   }
 
   evaluate(batch: BatchSource): Promise<EvalResult> {
-    const n = this.#load(batch, true);
-    this.#forward(n);
-    const logits = this.#logits(n);
-    const labels = this.#labels.subarray(0, n);
-    return Promise.resolve({
-      loss: nllLoss(logits, labels, n, this.#plan.classes),
-      errors: errorCount(logits, labels, n, this.#plan.classes),
+    return this.#serial(async () => {
+      const n = this.#load(batch, true);
+      await this.#forward(n);
+      const logits = this.#logits(n);
+      const labels = this.#labels.subarray(0, n);
+      return {
+        loss: nllLoss(logits, labels, n, this.#plan.classes),
+        errors: errorCount(logits, labels, n, this.#plan.classes),
+      };
     });
   }
 
   predict(batch: BatchSource): Promise<Float32Array> {
-    const n = this.#load(batch, false);
-    this.#forward(n);
-    const probs = this.#probs.subarray(0, n * this.#plan.classes);
-    softmaxForward(probs, this.#logits(n), n, this.#plan.classes);
-    return Promise.resolve(probs.slice());
+    return this.#serial(async () => {
+      const n = this.#load(batch, false);
+      await this.#forward(n);
+      const probs = this.#probs.subarray(0, n * this.#plan.classes);
+      softmaxForward(probs, this.#logits(n), n, this.#plan.classes);
+      return probs.slice();
+    });
   }
 
   dispose(): void {
     if (this.#disposed) return;
     this.#disposed = true;
-    this.#params.clear();
-    this.#paramGrads.clear();
-    this.#velocity.clear();
-    this.#blas.close(); // calling into a closed library would crash: #load checks first
+    // after the work already queued: a GEMM may still be running on another thread
+    this.#queue.then(() => {
+      this.#params.clear();
+      this.#paramGrads.clear();
+      this.#velocity.clear();
+      this.#blas.close();
+    });
   }
 }
 
