@@ -17,6 +17,7 @@ const probe = tryLoadBlas();
 const ignore = !("blas" in probe);
 if ("error" in probe) console.log(`native benches skipped, no BLAS: ${probe.error.message}`);
 const blas = "blas" in probe ? probe.blas : null;
+if (blas) console.log(`native benches: ${blas.path}, ${blas.config() ?? "not OpenBLAS"}`);
 const rng = new RandomState(23455);
 const rand = (n: number, lo = -0.1, hi = 0.1) => Float32Array.from(rng.uniform(lo, hi, n));
 
