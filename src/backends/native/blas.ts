@@ -116,6 +116,11 @@ export class BlasNotFoundError extends Error {
   /** Each candidate tried, with the reason it failed. */
   readonly tried: { path: string; reason: string }[];
 
+  /**
+   * Builds the message from what was tried.
+   *
+   * @param tried Each candidate with the reason it failed.
+   */
   constructor(tried: { path: string; reason: string }[]) {
     const lines = tried.map((t) => `  - ${t.path}: ${t.reason}`);
     const hints: string[] = [];

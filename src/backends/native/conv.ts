@@ -37,8 +37,11 @@ import {
 
 /** A pooling fused after the convolution. */
 export interface FusedPool {
+  /** Window height (= vertical stride). */
   poolH: number;
+  /** Window width (= horizontal stride). */
   poolW: number;
+  /** Theano's `ignore_border`: true drops partial windows at the border. */
   ignoreBorder: boolean;
 }
 
@@ -72,6 +75,8 @@ export class ConvStage {
   readonly #dbSum: Float64Array;
 
   /**
+   * Allocates every buffer for `s.batch` samples.
+   *
    * @param blas The BLAS to call.
    * @param s The convolution shape, `batch` = the largest batch.
    * @param pool A max pooling fused after the convolution, or null.

@@ -24,6 +24,8 @@ export class DenseStage {
   readonly #dbSum: Float64Array;
 
   /**
+   * Allocates the scratch for `maxBatch` samples.
+   *
    * @param blas The BLAS to call.
    * @param inFeatures I.
    * @param outFeatures J.

@@ -6,7 +6,12 @@
  * The plan's layers are grouped into stages that fuse what follows a GEMM:
  * Conv2D [+ MaxPool2D] [+ activation], Dense [+ activation], MaxPool2D [+ activation],
  * a lone activation; the final softmax and the NLL are the `cpu/` loops. Every buffer is
- * allocated once, for the plan's batch size.
+ * allocated once, for the plan's batch size (a step allocates only small typed-array views
+ * and Promises).
+ *
+ * The convolution stages run their GEMMs on another thread while JavaScript works beside
+ * them (see `conv.ts`), so the methods of the executor really are asynchronous: calls are
+ * queued and run one after another, and `dispose` frees the library after the queue.
  *
  * @module
  */
@@ -34,8 +39,9 @@ export interface NativeOptions {
   blasPath?: string;
   /**
    * When given, every training step appends its timings (ms) here: one entry per stage and
-   * direction (`"0 conv fwd"`, …), the part of it spent in sgemm (`"0 conv fwd sgemm"`),
-   * `"loss"`, `"sgd"` and `"step"`.
+   * direction (`"0 conv fwd"`, …), the part of it spent in blocking sgemm calls
+   * (`"2 dense fwd sgemm"`; the conv stages' GEMMs overlap JavaScript and are not split
+   * out), `"loss"`, `"sgd"` and `"step"`.
    */
   profile?: Map<string, number[]>;
 }
@@ -64,7 +70,7 @@ export function createNativeExecutor(
   }
 }
 
-/** One fused group of layers. `params` names its weight and bias, if any. */
+/** One fused group of layers, with the names of its parameters and its output size. */
 type Stage =
   | { kind: "conv"; op: ConvStage; weight: string; bias: string; outSize: number }
   | { kind: "dense"; op: DenseStage; weight: string; bias: string; outSize: number }

@@ -23,6 +23,8 @@ export class PoolStage {
   readonly #dPre: Float32Array;
 
   /**
+   * Allocates the scratch for `maxBatch` samples.
+   *
    * @param inShape `[C, H, W]` of one sample.
    * @param outShape `[C, OH, OW]` of one sample.
    * @param poolH Window height.
