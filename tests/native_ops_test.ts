@@ -118,7 +118,6 @@ catch (e) { console.log(e instanceof BlasNotFoundError, e.message); }`;
 
 Deno.test({
   name: "native im2col/col2im: match the definition and are adjoint",
-  ignore,
   fn() {
     const rng = new RandomState(2);
     const s: Conv2DShape = {
