@@ -137,33 +137,23 @@ export class ConvStage {
   ): Promise<void> {
     const O = this.#s.outChannels, P = this.#P, K = this.#K;
     const threads = this.#oneBlasThread();
-    let gemm: Promise<void> | null = null;
-    for (let c = 0, n0 = 0; n0 < n; c++, n0 += this.chunk) {
-      const nc = Math.min(this.chunk, n - n0), NP = nc * P;
-      const cols = this.#cols.subarray(K * n0 * P, K * (n0 + nc) * P);
-      im2col(cols, x, { ...this.#s, batch: nc }, 0, n0 * this.#inSize);
+    try {
+      let gemm: Promise<void> | null = null;
+      for (let c = 0, n0 = 0; n0 < n; c++, n0 += this.chunk) {
+        const nc = Math.min(this.chunk, n - n0), NP = nc * P, y = this.#y[c & 1];
+        const cols = this.#cols.subarray(K * n0 * P, K * (n0 + nc) * P);
+        im2col(cols, x, { ...this.#s, batch: nc }, 0, n0 * this.#inSize);
+        await gemm;
+        gemm = this.#blas.sgemmAsync(false, false, O, NP, K, 1, w, K, cols, NP, 0, y, NP);
+        // meanwhile: the previous chunk's epilogue
+        if (c > 0) this.#epilogue(out, this.#y[(c - 1) & 1], b, n0 - this.chunk, this.chunk);
+      }
       await gemm;
-      gemm = this.#blas.sgemmAsync(
-        false,
-        false,
-        O,
-        NP,
-        K,
-        1,
-        w,
-        K,
-        cols,
-        NP,
-        0,
-        this.#y[c & 1],
-        NP,
-      );
-      if (c > 0) this.#epilogue(out, this.#y[(c - 1) & 1], b, n0 - this.chunk, this.chunk);
+      const last = Math.ceil(n / this.chunk) - 1, n0 = last * this.chunk;
+      this.#epilogue(out, this.#y[last & 1], b, n0, n - n0);
+    } finally {
+      this.#restoreBlasThreads(threads);
     }
-    await gemm;
-    const last = Math.ceil(n / this.chunk) - 1, n0 = last * this.chunk;
-    this.#epilogue(out, this.#y[last & 1], b, n0, n - n0);
-    this.#restoreBlasThreads(threads);
   }
 
   /**
@@ -194,26 +184,30 @@ export class ConvStage {
     const dPre = this.#act ? this.#dPre : dOut, dys = this.#y, dCols = this.#dCols;
     const chunks = Math.ceil(n / this.chunk);
     const size = (c: number) => Math.min(this.chunk, n - c * this.chunk);
-    const threads = this.#oneBlasThread();
     activationBackward(this.#act, dPre, dOut, out, n * this.outSize);
     this.#dbSum.fill(0);
     this.#scatter(dys[0], dPre, 0, size(0));
-    for (let c = 0; c < chunks; c++) {
-      const n0 = c * this.chunk, NP = size(c) * P, dy = dys[c & 1];
-      const cols = this.#cols.subarray(K * n0 * P, K * n0 * P + K * NP);
-      let gemm = blas.sgemmAsync(false, true, O, K, NP, 1, dy, NP, cols, NP, c ? 1 : 0, dw, K);
-      if (dx !== null) {
-        const dc = dCols[c & 1];
-        gemm = gemm.then(() => blas.sgemmAsync(true, false, K, NP, O, 1, w, K, dy, NP, 0, dc, NP));
+    const threads = this.#oneBlasThread();
+    try {
+      for (let c = 0; c < chunks; c++) {
+        const n0 = c * this.chunk, NP = size(c) * P, dy = dys[c & 1], dc = dCols[c & 1];
+        const cols = this.#cols.subarray(K * n0 * P, K * n0 * P + K * NP);
+        let gemm = blas.sgemmAsync(false, true, O, K, NP, 1, dy, NP, cols, NP, c ? 1 : 0, dw, K);
+        if (dx !== null) {
+          gemm = gemm.then(() =>
+            blas.sgemmAsync(true, false, K, NP, O, 1, w, K, dy, NP, 0, dc, NP)
+          );
+        }
+        // meanwhile: the next chunk's dY, the previous chunk's col2im
+        if (c + 1 < chunks) this.#scatter(dys[(c + 1) & 1], dPre, n0 + this.chunk, size(c + 1));
+        if (dx !== null && c > 0) this.#col2im(dx, dCols[(c - 1) & 1], c - 1, size(c - 1));
+        await gemm;
       }
-      // meanwhile: the next chunk's dY, the previous chunk's col2im
-      if (c + 1 < chunks) this.#scatter(dys[(c + 1) & 1], dPre, n0 + this.chunk, size(c + 1));
-      if (dx !== null && c > 0) this.#col2im(dx, dCols[(c - 1) & 1], c - 1, size(c - 1));
-      await gemm;
+    } finally {
+      this.#restoreBlasThreads(threads);
     }
     if (dx !== null) this.#col2im(dx, dCols[(chunks - 1) & 1], chunks - 1, size(chunks - 1));
     db.set(this.#dbSum);
-    this.#restoreBlasThreads(threads);
   }
 
   /** Bias, pooling and activation of one chunk's GEMM output `y`, into `out` (NCHW). */
