@@ -16,6 +16,7 @@ import { getDevice, upload } from "../src/backends/webgpu/device.ts";
 import {
   type ConvDims,
   convWeightSplits,
+  type Dispatch,
   Kernel,
   type KernelSpec,
   packParams,
@@ -328,7 +329,7 @@ export async function gpuRunner(c: OpCase, only?: number): Promise<GpuRunner> {
   const device = await getDevice();
   const calls = only === undefined ? c.kernels : [c.kernels[only]];
   const buffers: GPUBuffer[] = [];
-  const make = (size: number, data?: ArrayBufferView, usage = GPUBufferUsage.STORAGE) => {
+  const make = (size: number, data?: ArrayBufferView, usage: number = GPUBufferUsage.STORAGE) => {
     const b = device.createBuffer({ size, usage: usage | GPUBufferUsage.COPY_DST });
     if (data) upload(device, b, 0, data);
     buffers.push(b);
@@ -339,7 +340,7 @@ export async function gpuRunner(c: OpCase, only?: number): Promise<GpuRunner> {
     new Uint8Array(packParams({ count: BATCH, lr: 0.01 })),
     GPUBufferUsage.UNIFORM,
   );
-  const dispatches = [];
+  const dispatches: Dispatch[] = [];
   for (const call of calls) {
     const kernel = await Kernel.create(device, call.spec);
     const reads = call.spec.shader === "nll_loss" || call.spec.shader === "softmax_nll_backward";

@@ -4,12 +4,15 @@
 //   KH x KW kernel, OH = H-KH+1, OW = W-KW+1. NCHW, row-major.
 // Bindings: 0 params (count), 1 in [N,C,H,W], 2 w [O,C,KH,KW], 3 b [O], 4 out [N,O,OH,OW].
 // CPU twin: conv2dForward in cpu/conv2d.ts.
-// Dispatch: register-tiled. Each invocation computes OB output channels x XB consecutive
-//   columns of one output row of one image: OB*XB sums, each weight load shared by XB
-//   outputs, each input load by OB. The 64 invocations of a workgroup are 64 images, and
-//   workgroup_id.y picks (channel block, row, column block): the weights and every loop
-//   bound are the same in all invocations (uniform loads, no divergence on a CPU adapter).
-//   Grid: x (and z) over ceil(N / 64), y over ceil(O/OB) * OH * ceil(OW/XB).
+// Dispatch: register-tiled for CPU-like adapters (llvmpipe: lanes of 8 invocations, a load
+//   that differs per invocation costs one load per lane, a uniform one a single load).
+//   Each invocation computes a Tile: 8 output channels x 8 consecutive columns of one output
+//   row of one image. The 64 invocations of a workgroup are 64 images; workgroup_id.y picks
+//   (channel block, row, column block), so weights and loop bounds are uniform. Per input
+//   row, the 12 columns the tile needs are loaded once and reused by 5 kernel columns.
+//   Unrolled by hand: on llvmpipe every update inside a loop is masked per lane and
+//   local arrays live in memory, so the inner steps are straight-line code
+//   on a struct. Grid: x (and z) over ceil(N / 64), y over ceil(O/8) * OH * ceil(OW/8).
 struct Params { count: u32, byte_offset: u32, scale: f32, lr: f32, momentum: f32, p0: u32, p1: u32, p2: u32 }
 
 override C: u32;
@@ -20,9 +23,6 @@ override KH: u32;
 override KW: u32;
 override OH: u32; // H - KH + 1
 override OW: u32; // W - KW + 1
-const OB = 8u; // output channels per invocation
-const XB = 8u; // output columns per invocation (two vec4)
-const JB = 9u; // kernel columns per window load (XB + JB - 1 = 16 values)
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> inp: array<f32>;
@@ -30,75 +30,101 @@ const JB = 9u; // kernel columns per window load (XB + JB - 1 = 16 values)
 @group(0) @binding(3) var<storage, read> b: array<f32>;
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
 
+// 8 rows r x 8 columns: lr holds columns 0-3 of row r, hr columns 4-7.
+struct Tile {
+  l0: vec4f, l1: vec4f, l2: vec4f, l3: vec4f, l4: vec4f, l5: vec4f, l6: vec4f, l7: vec4f,
+  h0: vec4f, h1: vec4f, h2: vec4f, h3: vec4f, h4: vec4f, h5: vec4f, h6: vec4f, h7: vec4f,
+}
+
+// t[r][col] += a[r] * (lo, hi)[col]: 8 row values (a0, a1) times 8 column values.
+fn fma8(t: Tile, a0: vec4f, a1: vec4f, lo: vec4f, hi: vec4f) -> Tile {
+  return Tile(
+    t.l0 + a0.x * lo, t.l1 + a0.y * lo, t.l2 + a0.z * lo, t.l3 + a0.w * lo,
+    t.l4 + a1.x * lo, t.l5 + a1.y * lo, t.l6 + a1.z * lo, t.l7 + a1.w * lo,
+    t.h0 + a0.x * hi, t.h1 + a0.y * hi, t.h2 + a0.z * hi, t.h3 + a0.w * hi,
+    t.h4 + a1.x * hi, t.h5 + a1.y * hi, t.h6 + a1.z * hi, t.h7 + a1.w * hi,
+  );
+}
+
+// The weights of output channels o0..o0+3 at offset k of a channel's [C,KH,KW] block
+// (channels past O read the last weight; their sums are dropped).
+fn weights4(o0: u32, k: u32) -> vec4f {
+  let last = O * C * KH * KW - 1u;
+  let e = o0 * C * KH * KW + k;
+  let s = C * KH * KW;
+  return vec4f(w[min(e, last)], w[min(e + s, last)], w[min(e + 2u * s, last)],
+    w[min(e + 3u * s, last)]);
+}
+
+// 4 input values of row `row` from column `col`, clamped to the row.
+fn load4(row: u32, col: u32) -> vec4f {
+  return vec4f(inp[row + min(col, W - 1u)], inp[row + min(col + 1u, W - 1u)],
+               inp[row + min(col + 2u, W - 1u)], inp[row + min(col + 3u, W - 1u)]);
+}
+
+// Adds kernel columns j0..j0+4 (those < KW) of input row `row` to the tile: they need input
+// columns x0+j0 .. x0+j0+11, loaded once as v0, v1, v2 and shifted.
+fn rowPass(t0: Tile, row: u32, x0: u32, o0: u32, k: u32, j0: u32) -> Tile {
+  let v0 = load4(row, x0 + j0);
+  let v1 = load4(row, x0 + j0 + 4u);
+  let v2 = load4(row, x0 + j0 + 8u);
+  var t = fma8(t0, weights4(o0, k), weights4(o0 + 4u, k), v0, v1);
+  if (j0 + 1u < KW) {
+    t = fma8(t, weights4(o0, k + 1u), weights4(o0 + 4u, k + 1u),
+             vec4f(v0.yzw, v1.x), vec4f(v1.yzw, v2.x));
+  }
+  if (j0 + 2u < KW) {
+    t = fma8(t, weights4(o0, k + 2u), weights4(o0 + 4u, k + 2u),
+             vec4f(v0.zw, v1.xy), vec4f(v1.zw, v2.xy));
+  }
+  if (j0 + 3u < KW) {
+    t = fma8(t, weights4(o0, k + 3u), weights4(o0 + 4u, k + 3u),
+             vec4f(v0.w, v1.xyz), vec4f(v1.w, v2.xyz));
+  }
+  if (j0 + 4u < KW) { t = fma8(t, weights4(o0, k + 4u), weights4(o0 + 4u, k + 4u), v1, v2); }
+  return t;
+}
+
+// out[e .. e+7] = (lo, hi) + bias, the first `ncols` of them.
+fn store8(e: u32, lo: vec4f, hi: vec4f, bias: f32, ncols: u32) {
+  if (ncols >= 8u) {
+    out[e] = lo.x + bias; out[e + 1u] = lo.y + bias; out[e + 2u] = lo.z + bias; out[e + 3u] = lo.w + bias;
+    out[e + 4u] = hi.x + bias; out[e + 5u] = hi.y + bias; out[e + 6u] = hi.z + bias; out[e + 7u] = hi.w + bias;
+  } else {
+    let v = array<f32, 8>(lo.x, lo.y, lo.z, lo.w, hi.x, hi.y, hi.z, hi.w);
+    for (var k = 0u; k < ncols; k++) { out[e + k] = v[k] + bias; }
+  }
+}
+
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         @builtin(local_invocation_index) lid: u32) {
   let n = (wid.z * nwg.x + wid.x) * 64u + lid;
-  let xblocks = (OW + XB - 1u) / XB;
-  let x0 = (wid.y % xblocks) * XB;
+  let xblocks = (OW + 7u) / 8u;
+  let x0 = (wid.y % xblocks) * 8u;
   let y = (wid.y / xblocks) % OH;
-  let o0 = (wid.y / (xblocks * OH)) * OB;
+  let o0 = (wid.y / (xblocks * OH)) * 8u;
   if (n >= params.count) { return; }
-  // acc[2r + h][t] = out[n, o0+r, y, x0 + 4h + t]
-  var a0l = vec4f(0.0); var a0h = vec4f(0.0);
-  var a1l = vec4f(0.0); var a1h = vec4f(0.0);
-  var a2l = vec4f(0.0); var a2h = vec4f(0.0);
-  var a3l = vec4f(0.0); var a3h = vec4f(0.0);
-  var a4l = vec4f(0.0); var a4h = vec4f(0.0);
-  var a5l = vec4f(0.0); var a5h = vec4f(0.0);
-  var a6l = vec4f(0.0); var a6h = vec4f(0.0);
-  var a7l = vec4f(0.0); var a7h = vec4f(0.0);
-  var acc: array<vec4f, 16>;
+  var t: Tile; // t[r][col] = out[n, o0 + r, y, x0 + col]
   for (var c = 0u; c < C; c++) {
     for (var i = 0u; i < KH; i++) {
       let row = ((n * C + c) * H + y + i) * W;
-      // The XB outputs need columns x0 .. x0+XB+KW-2 of the row: load each once into a
-      // window (columns past the row, for a partial last block, are clamped and dropped).
-      // Kernels wider than JB columns are taken JB columns at a time.
-      for (var j0 = 0u; j0 < KW; j0 += JB) {
-        var win: array<f32, 16>; // XB + JB - 1 = 16 values
-        for (var t = 0u; t < min(XB + KW - j0 - 1u, 16u); t++) {
-          win[t] = inp[row + min(x0 + j0 + t, W - 1u)];
-        }
-        for (var j = 0u; j < min(KW - j0, JB); j++) {
-          let lo = vec4f(win[j], win[j + 1u], win[j + 2u], win[j + 3u]);
-          let hi = vec4f(win[j + 4u], win[j + 5u], win[j + 6u], win[j + 7u]);
-          let wb = ((o0 * C + c) * KH + i) * KW + j0 + j;
-            let ws = C * KH * KW;
-            let w0 = w[min(wb + 0u * ws, arrayLength(&w) - 1u)];
-            let w1 = w[min(wb + 1u * ws, arrayLength(&w) - 1u)];
-            let w2 = w[min(wb + 2u * ws, arrayLength(&w) - 1u)];
-            let w3 = w[min(wb + 3u * ws, arrayLength(&w) - 1u)];
-            let w4 = w[min(wb + 4u * ws, arrayLength(&w) - 1u)];
-            let w5 = w[min(wb + 5u * ws, arrayLength(&w) - 1u)];
-            let w6 = w[min(wb + 6u * ws, arrayLength(&w) - 1u)];
-            let w7 = w[min(wb + 7u * ws, arrayLength(&w) - 1u)];
-            a0l += w0 * lo; a0h += w0 * hi;
-            a1l += w1 * lo; a1h += w1 * hi;
-            a2l += w2 * lo; a2h += w2 * hi;
-            a3l += w3 * lo; a3h += w3 * hi;
-            a4l += w4 * lo; a4h += w4 * hi;
-            a5l += w5 * lo; a5h += w5 * hi;
-            a6l += w6 * lo; a6h += w6 * hi;
-            a7l += w7 * lo; a7h += w7 * hi;
-        }
-      }
+      // Kernel columns j0..j0+4 need input columns x0+j0 .. x0+j0+11: v0, v1, v2.
+      let k = (c * KH + i) * KW;
+      t = rowPass(t, row, x0, o0, k, 0u);
+      for (var j0 = 5u; j0 < KW; j0 += 5u) { t = rowPass(t, row, x0, o0, k + j0, j0); }
     }
   }
-  acc[0] = a0l; acc[1] = a0h;
-  acc[2] = a1l; acc[3] = a1h;
-  acc[4] = a2l; acc[5] = a2h;
-  acc[6] = a3l; acc[7] = a3h;
-  acc[8] = a4l; acc[9] = a4h;
-  acc[10] = a5l; acc[11] = a5h;
-  acc[12] = a6l; acc[13] = a6h;
-  acc[14] = a7l; acc[15] = a7h;
-  for (var r = 0u; r < OB; r++) {
-    let o = o0 + r;
-    if (o >= O) { break; }
-    let base = ((n * O + o) * OH + y) * OW + x0;
-    for (var t = 0u; t < XB; t++) {
-      if (x0 + t < OW) { out[base + t] = acc[2u * r + t / 4u][t % 4u] + b[o]; }
-    }
-  }
+  // out[n, o0 + r, y, x0 ..]: rows past O and columns past OW are not stored
+  let e = ((n * O + o0) * OH + y) * OW + x0;
+  let ncols = OW - x0;
+  let rows = min(O - o0, 8u);
+  store8(e, t.l0, t.h0, b[o0], ncols);
+  if (rows > 1u) { store8(e + OH * OW, t.l1, t.h1, b[o0 + 1u], ncols); }
+  if (rows > 2u) { store8(e + 2u * OH * OW, t.l2, t.h2, b[o0 + 2u], ncols); }
+  if (rows > 3u) { store8(e + 3u * OH * OW, t.l3, t.h3, b[o0 + 3u], ncols); }
+  if (rows > 4u) { store8(e + 4u * OH * OW, t.l4, t.h4, b[o0 + 4u], ncols); }
+  if (rows > 5u) { store8(e + 5u * OH * OW, t.l5, t.h5, b[o0 + 5u], ncols); }
+  if (rows > 6u) { store8(e + 6u * OH * OW, t.l6, t.h6, b[o0 + 6u], ncols); }
+  if (rows > 7u) { store8(e + 7u * OH * OW, t.l7, t.h7, b[o0 + 7u], ncols); }
 }

@@ -3,10 +3,10 @@
 // Letters: N batch (params.count), I input features, J output features.
 // Bindings: 0 params (count), 1 dOut [N,J], 2 w [I,J], 3 dx [N,I] (overwritten).
 // CPU twin: the dx part of denseBackward in cpu/dense.ts.
-// Dispatch: register-tiled GEMM for a CPU-like adapter. Each invocation computes an 8 x 8
-//   tile (8 rows r, 8 columns t as two vec4); the invocations of a workgroup share the rows
-//   (workgroup_id.y), so the loads of the row operand are uniform and only the 8 column
-//   values are loaded per invocation per step of the sum (8 x 8 products for 8 such loads).
+// Dispatch: register-tiled GEMM for CPU-like adapters (see conv2d_forward.wgsl). Each
+//   invocation computes a Tile of 8 rows x 8 columns; the invocations of a workgroup share
+//   the rows (workgroup_id.y), so the row operand's loads are uniform and each step of the
+//   sum loads 8 column values per invocation for 64 products. The sum is unrolled by 4.
 //   Rows: n; columns: i. Grid: x (and z) over ceil(ceil(I/8) / 64), y over ceil(N / 8).
 struct Params { count: u32, byte_offset: u32, scale: f32, lr: f32, momentum: f32, p0: u32, p1: u32, p2: u32 }
 
@@ -18,51 +18,74 @@ override J: u32;
 @group(0) @binding(2) var<storage, read> w: array<f32>;
 @group(0) @binding(3) var<storage, read_write> dx: array<f32>;
 
+// 8 rows r x 8 columns: lr holds columns 0-3 of row r, hr columns 4-7.
+struct Tile {
+  l0: vec4f, l1: vec4f, l2: vec4f, l3: vec4f, l4: vec4f, l5: vec4f, l6: vec4f, l7: vec4f,
+  h0: vec4f, h1: vec4f, h2: vec4f, h3: vec4f, h4: vec4f, h5: vec4f, h6: vec4f, h7: vec4f,
+}
+
+// t[r][col] += a[r] * (lo, hi)[col]: 8 row values (a0, a1) times 8 column values.
+fn fma8(t: Tile, a0: vec4f, a1: vec4f, lo: vec4f, hi: vec4f) -> Tile {
+  return Tile(
+    t.l0 + a0.x * lo, t.l1 + a0.y * lo, t.l2 + a0.z * lo, t.l3 + a0.w * lo,
+    t.l4 + a1.x * lo, t.l5 + a1.y * lo, t.l6 + a1.z * lo, t.l7 + a1.w * lo,
+    t.h0 + a0.x * hi, t.h1 + a0.y * hi, t.h2 + a0.z * hi, t.h3 + a0.w * hi,
+    t.h4 + a1.x * hi, t.h5 + a1.y * hi, t.h6 + a1.z * hi, t.h7 + a1.w * hi,
+  );
+}
+
+// w[i0 .. i0+3, j], rows past I clamped (dropped).
+fn w4(i0: u32, j: u32) -> vec4f {
+  return vec4f(w[min(i0, I - 1u) * J + j], w[min(i0 + 1u, I - 1u) * J + j],
+               w[min(i0 + 2u, I - 1u) * J + j], w[min(i0 + 3u, I - 1u) * J + j]);
+}
+
+// dOut[n0 .. n0+3, j]; rows past the batch read its last row (their sums are dropped).
+fn d4(n0: u32, j: u32) -> vec4f {
+  let last = params.count - 1u;
+  return vec4f(dOut[min(n0, last) * J + j], dOut[min(n0 + 1u, last) * J + j],
+               dOut[min(n0 + 2u, last) * J + j], dOut[min(n0 + 3u, last) * J + j]);
+}
+
+fn step(t: Tile, n0: u32, i0: u32, j: u32) -> Tile {
+  return fma8(t, d4(n0, j), d4(n0 + 4u, j), w4(i0, j), w4(i0 + 4u, j));
+}
+
+// dx[e .. e+7] = (lo, hi), the first `ncols` of them.
+fn store8(e: u32, lo0: vec4f, hi0: vec4f, ncols: u32) {
+  let lo = lo0;
+  let hi = hi0;
+  if (ncols >= 8u) {
+    dx[e] = lo.x; dx[e + 1u] = lo.y; dx[e + 2u] = lo.z; dx[e + 3u] = lo.w;
+    dx[e + 4u] = hi.x; dx[e + 5u] = hi.y; dx[e + 6u] = hi.z; dx[e + 7u] = hi.w;
+  } else {
+    let v = array<f32, 8>(lo.x, lo.y, lo.z, lo.w, hi.x, hi.y, hi.z, hi.w);
+    for (var k = 0u; k < ncols; k++) { dx[e + k] = v[k]; }
+  }
+}
+
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         @builtin(local_invocation_index) lid: u32) {
   let i0 = ((wid.z * nwg.x + wid.x) * 64u + lid) * 8u;
   let n0 = wid.y * 8u;
   if (i0 >= I) { return; }
-  let rlast = params.count - 1u; // rows past the batch read the last one; their sums are dropped
-  // a<r>l[t], a<r>h[t] = dx[n0+r, i0+t], dx[n0+r, i0+4+t]
-  var a0l = vec4f(0.0); var a0h = vec4f(0.0);
-  var a1l = vec4f(0.0); var a1h = vec4f(0.0);
-  var a2l = vec4f(0.0); var a2h = vec4f(0.0);
-  var a3l = vec4f(0.0); var a3h = vec4f(0.0);
-  var a4l = vec4f(0.0); var a4h = vec4f(0.0);
-  var a5l = vec4f(0.0); var a5h = vec4f(0.0);
-  var a6l = vec4f(0.0); var a6h = vec4f(0.0);
-  var a7l = vec4f(0.0); var a7h = vec4f(0.0);
-  for (var j = 0u; j < J; j++) {
-    let lo = vec4f(w[min(i0, I - 1u) * J + j], w[min(i0 + 1u, I - 1u) * J + j],
-                   w[min(i0 + 2u, I - 1u) * J + j], w[min(i0 + 3u, I - 1u) * J + j]);
-    let hi = vec4f(w[min(i0 + 4u, I - 1u) * J + j], w[min(i0 + 5u, I - 1u) * J + j],
-                   w[min(i0 + 6u, I - 1u) * J + j], w[min(i0 + 7u, I - 1u) * J + j]);
-    let d0 = dOut[min(n0 + 0u, rlast) * J + j];
-    let d1 = dOut[min(n0 + 1u, rlast) * J + j];
-    let d2 = dOut[min(n0 + 2u, rlast) * J + j];
-    let d3 = dOut[min(n0 + 3u, rlast) * J + j];
-    let d4 = dOut[min(n0 + 4u, rlast) * J + j];
-    let d5 = dOut[min(n0 + 5u, rlast) * J + j];
-    let d6 = dOut[min(n0 + 6u, rlast) * J + j];
-    let d7 = dOut[min(n0 + 7u, rlast) * J + j];
-    a0l += d0 * lo; a0h += d0 * hi;
-    a1l += d1 * lo; a1h += d1 * hi;
-    a2l += d2 * lo; a2h += d2 * hi;
-    a3l += d3 * lo; a3h += d3 * hi;
-    a4l += d4 * lo; a4h += d4 * hi;
-    a5l += d5 * lo; a5h += d5 * hi;
-    a6l += d6 * lo; a6h += d6 * hi;
-    a7l += d7 * lo; a7h += d7 * hi;
+  var t: Tile; // t[r][col] = dx[n0 + r, i0 + col]
+  var j = 0u;
+  for (; j + 4u <= J; j += 4u) {
+    t = step(step(step(step(t, n0, i0, j), n0, i0, j + 1u), n0, i0, j + 2u), n0, i0, j + 3u);
   }
-  let acc = array<vec4f, 16>(a0l, a0h, a1l, a1h, a2l, a2h, a3l, a3h, a4l, a4h, a5l, a5h, a6l, a6h, a7l, a7h);
-  for (var r = 0u; r < 8u; r++) {
-    let n = n0 + r;
-    if (n >= params.count) { break; }
-    for (var t = 0u; t < 8u; t++) {
-      let i = i0 + t;
-      if (i < I) { dx[n * I + i] = acc[2u * r + t / 4u][t % 4u]; }
-    }
-  }
+  for (; j < J; j++) { t = step(t, n0, i0, j); }
+  // dx[n0 + r, i0 ..]: rows past the batch and columns past I are not stored
+  let e = n0 * I + i0;
+  let ncols = I - i0;
+  let rows = min(params.count - n0, 8u);
+  store8(e, t.l0, t.h0, ncols);
+  if (rows > 1u) { store8(e + I, t.l1, t.h1, ncols); }
+  if (rows > 2u) { store8(e + 2u * I, t.l2, t.h2, ncols); }
+  if (rows > 3u) { store8(e + 3u * I, t.l3, t.h3, ncols); }
+  if (rows > 4u) { store8(e + 4u * I, t.l4, t.h4, ncols); }
+  if (rows > 5u) { store8(e + 5u * I, t.l5, t.h5, ncols); }
+  if (rows > 6u) { store8(e + 6u * I, t.l6, t.h6, ncols); }
+  if (rows > 7u) { store8(e + 7u * I, t.l7, t.h7, ncols); }
 }

@@ -3,10 +3,10 @@
 // Letters: N batch (params.count), I input features, J output features.
 // Bindings: 0 params (count), 1 x [N,I], 2 dOut [N,J], 3 dw [I,J] (overwritten).
 // CPU twin: the dw part of denseBackward in cpu/dense.ts.
-// Dispatch: register-tiled GEMM for a CPU-like adapter. Each invocation computes an 8 x 8
-//   tile (8 rows r, 8 columns t as two vec4); the invocations of a workgroup share the rows
-//   (workgroup_id.y), so the loads of the row operand are uniform and only the 8 column
-//   values are loaded per invocation per step of the sum (8 x 8 products for 8 such loads).
+// Dispatch: register-tiled GEMM for CPU-like adapters (see conv2d_forward.wgsl). Each
+//   invocation computes a Tile of 8 rows x 8 columns; the invocations of a workgroup share
+//   the rows (workgroup_id.y), so the row operand's loads are uniform and each step of the
+//   sum loads 8 column values per invocation for 64 products. The sum is unrolled by 4.
 //   Rows: i; columns: j; the sum runs over the batch. Grid: x (and z) over
 //   ceil(ceil(J/8) / 64), y over ceil(I / 8).
 struct Params { count: u32, byte_offset: u32, scale: f32, lr: f32, momentum: f32, p0: u32, p1: u32, p2: u32 }
@@ -19,51 +19,75 @@ override J: u32;
 @group(0) @binding(2) var<storage, read> dOut: array<f32>;
 @group(0) @binding(3) var<storage, read_write> dw: array<f32>;
 
+// 8 rows r x 8 columns: lr holds columns 0-3 of row r, hr columns 4-7.
+struct Tile {
+  l0: vec4f, l1: vec4f, l2: vec4f, l3: vec4f, l4: vec4f, l5: vec4f, l6: vec4f, l7: vec4f,
+  h0: vec4f, h1: vec4f, h2: vec4f, h3: vec4f, h4: vec4f, h5: vec4f, h6: vec4f, h7: vec4f,
+}
+
+// t[r][col] += a[r] * (lo, hi)[col]: 8 row values (a0, a1) times 8 column values.
+fn fma8(t: Tile, a0: vec4f, a1: vec4f, lo: vec4f, hi: vec4f) -> Tile {
+  return Tile(
+    t.l0 + a0.x * lo, t.l1 + a0.y * lo, t.l2 + a0.z * lo, t.l3 + a0.w * lo,
+    t.l4 + a1.x * lo, t.l5 + a1.y * lo, t.l6 + a1.z * lo, t.l7 + a1.w * lo,
+    t.h0 + a0.x * hi, t.h1 + a0.y * hi, t.h2 + a0.z * hi, t.h3 + a0.w * hi,
+    t.h4 + a1.x * hi, t.h5 + a1.y * hi, t.h6 + a1.z * hi, t.h7 + a1.w * hi,
+  );
+}
+
+// dOut[n, j0 .. j0+3], clamped to the row (columns past J are dropped).
+fn d4(n: u32, j0: u32) -> vec4f {
+  let e = n * J;
+  return vec4f(dOut[e + min(j0, J - 1u)], dOut[e + min(j0 + 1u, J - 1u)],
+               dOut[e + min(j0 + 2u, J - 1u)], dOut[e + min(j0 + 3u, J - 1u)]);
+}
+
+// x[n, i0 .. i0+3], clamped to the row (rows past I are dropped).
+fn x4(n: u32, i0: u32) -> vec4f {
+  let e = n * I;
+  return vec4f(x[e + min(i0, I - 1u)], x[e + min(i0 + 1u, I - 1u)],
+               x[e + min(i0 + 2u, I - 1u)], x[e + min(i0 + 3u, I - 1u)]);
+}
+
+fn step(t: Tile, i0: u32, j0: u32, n: u32) -> Tile {
+  return fma8(t, x4(n, i0), x4(n, i0 + 4u), d4(n, j0), d4(n, j0 + 4u));
+}
+
+// dw[e .. e+7] = (lo, hi), the first `ncols` of them.
+fn store8(e: u32, lo0: vec4f, hi0: vec4f, ncols: u32) {
+  let lo = lo0;
+  let hi = hi0;
+  if (ncols >= 8u) {
+    dw[e] = lo.x; dw[e + 1u] = lo.y; dw[e + 2u] = lo.z; dw[e + 3u] = lo.w;
+    dw[e + 4u] = hi.x; dw[e + 5u] = hi.y; dw[e + 6u] = hi.z; dw[e + 7u] = hi.w;
+  } else {
+    let v = array<f32, 8>(lo.x, lo.y, lo.z, lo.w, hi.x, hi.y, hi.z, hi.w);
+    for (var k = 0u; k < ncols; k++) { dw[e + k] = v[k]; }
+  }
+}
+
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         @builtin(local_invocation_index) lid: u32) {
   let j0 = ((wid.z * nwg.x + wid.x) * 64u + lid) * 8u;
   let i0 = wid.y * 8u;
   if (j0 >= J) { return; }
-  // a<r>l[t], a<r>h[t] = dw[i0+r, j0+t], dw[i0+r, j0+4+t]
-  var a0l = vec4f(0.0); var a0h = vec4f(0.0);
-  var a1l = vec4f(0.0); var a1h = vec4f(0.0);
-  var a2l = vec4f(0.0); var a2h = vec4f(0.0);
-  var a3l = vec4f(0.0); var a3h = vec4f(0.0);
-  var a4l = vec4f(0.0); var a4h = vec4f(0.0);
-  var a5l = vec4f(0.0); var a5h = vec4f(0.0);
-  var a6l = vec4f(0.0); var a6h = vec4f(0.0);
-  var a7l = vec4f(0.0); var a7h = vec4f(0.0);
-  for (var n = 0u; n < params.count; n++) {
-    let e = n * J;
-    let lo = vec4f(dOut[e + min(j0, J - 1u)], dOut[e + min(j0 + 1u, J - 1u)],
-                   dOut[e + min(j0 + 2u, J - 1u)], dOut[e + min(j0 + 3u, J - 1u)]);
-    let hi = vec4f(dOut[e + min(j0 + 4u, J - 1u)], dOut[e + min(j0 + 5u, J - 1u)],
-                   dOut[e + min(j0 + 6u, J - 1u)], dOut[e + min(j0 + 7u, J - 1u)]);
-    let x0 = x[n * I + min(i0 + 0u, I - 1u)];
-    let x1 = x[n * I + min(i0 + 1u, I - 1u)];
-    let x2 = x[n * I + min(i0 + 2u, I - 1u)];
-    let x3 = x[n * I + min(i0 + 3u, I - 1u)];
-    let x4 = x[n * I + min(i0 + 4u, I - 1u)];
-    let x5 = x[n * I + min(i0 + 5u, I - 1u)];
-    let x6 = x[n * I + min(i0 + 6u, I - 1u)];
-    let x7 = x[n * I + min(i0 + 7u, I - 1u)];
-    a0l += x0 * lo; a0h += x0 * hi;
-    a1l += x1 * lo; a1h += x1 * hi;
-    a2l += x2 * lo; a2h += x2 * hi;
-    a3l += x3 * lo; a3h += x3 * hi;
-    a4l += x4 * lo; a4h += x4 * hi;
-    a5l += x5 * lo; a5h += x5 * hi;
-    a6l += x6 * lo; a6h += x6 * hi;
-    a7l += x7 * lo; a7h += x7 * hi;
+  var t: Tile; // t[r][col] = dw[i0 + r, j0 + col]
+  var n = 0u;
+  for (; n + 4u <= params.count; n += 4u) {
+    t = step(step(step(step(t, i0, j0, n), i0, j0, n + 1u), i0, j0, n + 2u), i0, j0, n + 3u);
   }
-  let acc = array<vec4f, 16>(a0l, a0h, a1l, a1h, a2l, a2h, a3l, a3h, a4l, a4h, a5l, a5h, a6l, a6h, a7l, a7h);
-  for (var r = 0u; r < 8u; r++) {
-    let i = i0 + r;
-    if (i >= I) { break; }
-    for (var t = 0u; t < 8u; t++) {
-      let j = j0 + t;
-      if (j < J) { dw[i * J + j] = acc[2u * r + t / 4u][t % 4u]; }
-    }
-  }
+  for (; n < params.count; n++) { t = step(t, i0, j0, n); }
+  // dw[i0 + r, j0 ..]: rows past I and columns past J are not stored
+  let e = i0 * J + j0;
+  let ncols = J - j0;
+  let rows = min(I - i0, 8u);
+  store8(e, t.l0, t.h0, ncols);
+  if (rows > 1u) { store8(e + J, t.l1, t.h1, ncols); }
+  if (rows > 2u) { store8(e + 2u * J, t.l2, t.h2, ncols); }
+  if (rows > 3u) { store8(e + 3u * J, t.l3, t.h3, ncols); }
+  if (rows > 4u) { store8(e + 4u * J, t.l4, t.h4, ncols); }
+  if (rows > 5u) { store8(e + 5u * J, t.l5, t.h5, ncols); }
+  if (rows > 6u) { store8(e + 6u * J, t.l6, t.h6, ncols); }
+  if (rows > 7u) { store8(e + 7u * J, t.l7, t.h7, ncols); }
 }

@@ -3,10 +3,10 @@
 // Letters: N batch (params.count), I input features, J output features.
 // Bindings: 0 params (count), 1 x [N,I], 2 w [I,J], 3 b [J], 4 out [N,J].
 // CPU twin: denseForward in cpu/dense.ts.
-// Dispatch: register-tiled GEMM for a CPU-like adapter. Each invocation computes an 8 x 8
-//   tile (8 rows r, 8 columns t as two vec4); the invocations of a workgroup share the rows
-//   (workgroup_id.y), so the loads of the row operand are uniform and only the 8 column
-//   values are loaded per invocation per step of the sum (8 x 8 products for 8 such loads).
+// Dispatch: register-tiled GEMM for CPU-like adapters (see conv2d_forward.wgsl). Each
+//   invocation computes a Tile of 8 rows x 8 columns; the invocations of a workgroup share
+//   the rows (workgroup_id.y), so the row operand's loads are uniform and each step of the
+//   sum loads 8 column values per invocation for 64 products. The sum is unrolled by 4.
 //   Rows: n; columns: j. Grid: x (and z) over ceil(ceil(J/8) / 64), y over ceil(N / 8).
 struct Params { count: u32, byte_offset: u32, scale: f32, lr: f32, momentum: f32, p0: u32, p1: u32, p2: u32 }
 
@@ -19,52 +19,77 @@ override J: u32;
 @group(0) @binding(3) var<storage, read> b: array<f32>;
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
 
+// 8 rows r x 8 columns: lr holds columns 0-3 of row r, hr columns 4-7.
+struct Tile {
+  l0: vec4f, l1: vec4f, l2: vec4f, l3: vec4f, l4: vec4f, l5: vec4f, l6: vec4f, l7: vec4f,
+  h0: vec4f, h1: vec4f, h2: vec4f, h3: vec4f, h4: vec4f, h5: vec4f, h6: vec4f, h7: vec4f,
+}
+
+// t[r][col] += a[r] * (lo, hi)[col]: 8 row values (a0, a1) times 8 column values.
+fn fma8(t: Tile, a0: vec4f, a1: vec4f, lo: vec4f, hi: vec4f) -> Tile {
+  return Tile(
+    t.l0 + a0.x * lo, t.l1 + a0.y * lo, t.l2 + a0.z * lo, t.l3 + a0.w * lo,
+    t.l4 + a1.x * lo, t.l5 + a1.y * lo, t.l6 + a1.z * lo, t.l7 + a1.w * lo,
+    t.h0 + a0.x * hi, t.h1 + a0.y * hi, t.h2 + a0.z * hi, t.h3 + a0.w * hi,
+    t.h4 + a1.x * hi, t.h5 + a1.y * hi, t.h6 + a1.z * hi, t.h7 + a1.w * hi,
+  );
+}
+
+// w[i, j0 .. j0+3], clamped to the row (columns past J are dropped).
+fn w4(i: u32, j0: u32) -> vec4f {
+  let e = i * J;
+  return vec4f(w[e + min(j0, J - 1u)], w[e + min(j0 + 1u, J - 1u)],
+               w[e + min(j0 + 2u, J - 1u)], w[e + min(j0 + 3u, J - 1u)]);
+}
+
+// x[n0 .. n0+3, i]; rows past the batch read its last row (their sums are dropped).
+fn x4(n0: u32, i: u32) -> vec4f {
+  let last = params.count - 1u;
+  return vec4f(x[min(n0, last) * I + i], x[min(n0 + 1u, last) * I + i],
+               x[min(n0 + 2u, last) * I + i], x[min(n0 + 3u, last) * I + i]);
+}
+
+fn step(t: Tile, n0: u32, j0: u32, i: u32) -> Tile {
+  return fma8(t, x4(n0, i), x4(n0 + 4u, i), w4(i, j0), w4(i, j0 + 4u));
+}
+
+// out[e .. e+7] = (lo, hi) + bias, the first `ncols` of them.
+fn store8(e: u32, lo0: vec4f, hi0: vec4f, bias: vec4f, biash: vec4f, ncols: u32) {
+  let lo = lo0 + bias;
+  let hi = hi0 + biash;
+  if (ncols >= 8u) {
+    out[e] = lo.x; out[e + 1u] = lo.y; out[e + 2u] = lo.z; out[e + 3u] = lo.w;
+    out[e + 4u] = hi.x; out[e + 5u] = hi.y; out[e + 6u] = hi.z; out[e + 7u] = hi.w;
+  } else {
+    let v = array<f32, 8>(lo.x, lo.y, lo.z, lo.w, hi.x, hi.y, hi.z, hi.w);
+    for (var k = 0u; k < ncols; k++) { out[e + k] = v[k]; }
+  }
+}
+
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         @builtin(local_invocation_index) lid: u32) {
   let j0 = ((wid.z * nwg.x + wid.x) * 64u + lid) * 8u;
   let n0 = wid.y * 8u;
   if (j0 >= J) { return; }
-  let rlast = params.count - 1u; // rows past the batch read the last one; their sums are dropped
-  // a<r>l[t], a<r>h[t] = out[n0+r, j0+t], out[n0+r, j0+4+t]
-  var a0l = vec4f(0.0); var a0h = vec4f(0.0);
-  var a1l = vec4f(0.0); var a1h = vec4f(0.0);
-  var a2l = vec4f(0.0); var a2h = vec4f(0.0);
-  var a3l = vec4f(0.0); var a3h = vec4f(0.0);
-  var a4l = vec4f(0.0); var a4h = vec4f(0.0);
-  var a5l = vec4f(0.0); var a5h = vec4f(0.0);
-  var a6l = vec4f(0.0); var a6h = vec4f(0.0);
-  var a7l = vec4f(0.0); var a7h = vec4f(0.0);
-  for (var i = 0u; i < I; i++) {
-    let e = i * J;
-    let lo = vec4f(w[e + min(j0, J - 1u)], w[e + min(j0 + 1u, J - 1u)],
-                   w[e + min(j0 + 2u, J - 1u)], w[e + min(j0 + 3u, J - 1u)]);
-    let hi = vec4f(w[e + min(j0 + 4u, J - 1u)], w[e + min(j0 + 5u, J - 1u)],
-                   w[e + min(j0 + 6u, J - 1u)], w[e + min(j0 + 7u, J - 1u)]);
-    let x0 = x[min(n0 + 0u, rlast) * I + i];
-    let x1 = x[min(n0 + 1u, rlast) * I + i];
-    let x2 = x[min(n0 + 2u, rlast) * I + i];
-    let x3 = x[min(n0 + 3u, rlast) * I + i];
-    let x4 = x[min(n0 + 4u, rlast) * I + i];
-    let x5 = x[min(n0 + 5u, rlast) * I + i];
-    let x6 = x[min(n0 + 6u, rlast) * I + i];
-    let x7 = x[min(n0 + 7u, rlast) * I + i];
-    a0l += x0 * lo; a0h += x0 * hi;
-    a1l += x1 * lo; a1h += x1 * hi;
-    a2l += x2 * lo; a2h += x2 * hi;
-    a3l += x3 * lo; a3h += x3 * hi;
-    a4l += x4 * lo; a4h += x4 * hi;
-    a5l += x5 * lo; a5h += x5 * hi;
-    a6l += x6 * lo; a6h += x6 * hi;
-    a7l += x7 * lo; a7h += x7 * hi;
+  var t: Tile; // t[r][col] = out[n0 + r, j0 + col] - b[j0 + col]
+  var i = 0u;
+  for (; i + 4u <= I; i += 4u) {
+    t = step(step(step(step(t, n0, j0, i), n0, j0, i + 1u), n0, j0, i + 2u), n0, j0, i + 3u);
   }
-  let acc = array<vec4f, 16>(a0l, a0h, a1l, a1h, a2l, a2h, a3l, a3h, a4l, a4h, a5l, a5h, a6l, a6h, a7l, a7h);
-  for (var r = 0u; r < 8u; r++) {
-    let n = n0 + r;
-    if (n >= params.count) { break; }
-    for (var t = 0u; t < 8u; t++) {
-      let j = j0 + t;
-      if (j < J) { out[n * J + j] = acc[2u * r + t / 4u][t % 4u] + b[j]; }
-    }
-  }
+  for (; i < I; i++) { t = step(t, n0, j0, i); }
+  let bl = vec4f(b[min(j0, J - 1u)], b[min(j0 + 1u, J - 1u)], b[min(j0 + 2u, J - 1u)], b[min(j0 + 3u, J - 1u)]);
+  let bh = vec4f(b[min(j0 + 4u, J - 1u)], b[min(j0 + 5u, J - 1u)], b[min(j0 + 6u, J - 1u)], b[min(j0 + 7u, J - 1u)]);
+  // out[n0 + r, j0 ..]: rows past the batch and columns past J are not stored
+  let e = n0 * J + j0;
+  let ncols = J - j0;
+  let rows = min(params.count - n0, 8u);
+  store8(e, t.l0, t.h0, bl, bh, ncols);
+  if (rows > 1u) { store8(e + J, t.l1, t.h1, bl, bh, ncols); }
+  if (rows > 2u) { store8(e + 2u * J, t.l2, t.h2, bl, bh, ncols); }
+  if (rows > 3u) { store8(e + 3u * J, t.l3, t.h3, bl, bh, ncols); }
+  if (rows > 4u) { store8(e + 4u * J, t.l4, t.h4, bl, bh, ncols); }
+  if (rows > 5u) { store8(e + 5u * J, t.l5, t.h5, bl, bh, ncols); }
+  if (rows > 6u) { store8(e + 6u * J, t.l6, t.h6, bl, bh, ncols); }
+  if (rows > 7u) { store8(e + 7u * J, t.l7, t.h7, bl, bh, ncols); }
 }

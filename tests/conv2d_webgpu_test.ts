@@ -79,6 +79,7 @@ Deno.test({
     await checkConv(shape(2, 1, 6, 11, 7, 1, 4), 2, 2);
     await checkConv(shape(4, 6, 10, 10, 9, 5, 5), 4, 3);
     await checkConv(shape(1, 2, 5, 5, 3, 5, 5), 1, 4); // 1x1 output
+    await checkConv(shape(2, 2, 9, 13, 3, 2, 11), 2, 8); // kernel wider than 5 and 8 columns
   },
 });
 

@@ -35,8 +35,11 @@ export function packParams(
 export interface KernelSpec {
   shader: ShaderName;
   constants: Record<string, number>;
-  /** Workgroups for a batch of `count`: `[linear, y]`; the linear count is folded into x and z. */
-  groups(count: number): [number, number];
+  /**
+   * Workgroups for a batch of `count`: `[linear, y]`, the linear count folded into x and z
+   * (the kernel computes `wid.z * nwg.x + wid.x`), or `[x, y, z]` used as they are.
+   */
+  groups(count: number): [number, number] | [number, number, number];
 }
 
 const ceilDiv = (a: number, b: number) => Math.ceil(a / b);
@@ -61,11 +64,20 @@ function convConstants(d: ConvDims) {
 }
 
 /**
- * Batch slices of conv2d_backward_weight.wgsl: enough (about 768) independent invocations
- * for every core, each summing over ceil(N / S) images.
+ * How conv2d_backward_weight.wgsl is laid out: one invocation per (c, i, 8 kernel columns)
+ * (`lanes`), `WG` of them per workgroup (a multiple of 8, at most 256), and `S` batch slices
+ * so that about 4096 invocations share the work.
  */
+export function convWeightLayout(d: ConvDims): { S: number; WG: number; lanes: number } {
+  const lanes = d.C * d.KH * Math.ceil(d.KW / 8);
+  const WG = Math.min(256, Math.ceil(lanes / 8) * 8);
+  const perSlice = Math.ceil(lanes / WG) * WG * Math.ceil(d.O / 8);
+  return { S: Math.min(256, Math.max(1, Math.ceil(4096 / perSlice))), WG, lanes };
+}
+
+/** Batch slices of conv2d_backward_weight.wgsl (its partial sums are [S, O, C, KH, KW]). */
 export function convWeightSplits(d: ConvDims): number {
-  return Math.min(256, Math.max(1, Math.ceil(768 / (d.C * d.KH * Math.ceil(d.KW / 8)))));
+  return convWeightLayout(d).S;
 }
 
 /** Shape of a max pooling (as `cpu/maxpool2d.ts`, without the batch). */
@@ -115,12 +127,11 @@ export const specs = {
   },
   /** First pass of dw: partial sums over `convWeightSplits(d)` batch slices. */
   conv2dBackwardWeight: (d: ConvDims): KernelSpec => {
-    const S = convWeightSplits(d);
-    const lanes = S * d.C * d.KH * ceilDiv(d.KW, 8);
+    const { S, WG, lanes } = convWeightLayout(d);
     return {
       shader: "conv2d_backward_weight",
-      constants: { ...convConstants(d), S },
-      groups: () => [ceilDiv(lanes, 64), ceilDiv(d.O, 8)],
+      constants: { ...convConstants(d), S, WG },
+      groups: () => [ceilDiv(lanes, WG), ceilDiv(d.O, 8), S],
     };
   },
   /** out[k] = sum of the S partial sums partial[s, k]. */
@@ -139,11 +150,10 @@ export const specs = {
     const c = poolConstants(d);
     return { shader: "maxpool2d_forward", constants: c, groups: perElement(d.C * c.OH * c.OW) };
   },
-  maxPool2dBackward: (d: PoolDims): KernelSpec => ({
-    shader: "maxpool2d_backward",
-    constants: poolConstants(d),
-    groups: perElement(d.C * d.H * d.W),
-  }),
+  maxPool2dBackward: (d: PoolDims): KernelSpec => {
+    const c = poolConstants(d);
+    return { shader: "maxpool2d_backward", constants: c, groups: perElement(d.C * c.OH * c.OW) };
+  },
   // The dense kernels compute 8 x 8 tiles: 64 column blocks of 8 per workgroup, y over rows.
   denseForward: (I: number, J: number): KernelSpec => ({
     shader: "dense_forward",
@@ -252,19 +262,23 @@ export class Dispatch {
    * @param count Samples in the batch.
    */
   record(pass: GPUComputePassEncoder, count: number): void {
-    const [linear, y] = this.kernel.spec.groups(count);
-    if (linear === 0) return;
+    const groups = this.kernel.spec.groups(count);
     const max = this.maxPerDimension;
-    const x = Math.min(linear, max);
-    const z = Math.ceil(linear / x);
-    if (z > max || y > max) {
+    let [x, y, z] = groups;
+    if (groups.length === 2) {
+      const linear = groups[0];
+      x = Math.min(linear, max);
+      z = Math.ceil(linear / Math.max(x, 1));
+    }
+    if (x === 0 || z === 0) return;
+    if (x > max || y > max || z! > max) {
       throw new RangeError(
-        `WebGPU: shaders/${this.kernel.spec.shader}.wgsl needs ${linear} x ${y} workgroups, ` +
-          `over this device's maxComputeWorkgroupsPerDimension (${max}) even split into x and z`,
+        `WebGPU: shaders/${this.kernel.spec.shader}.wgsl needs ${groups.join(" x ")} workgroups, ` +
+          `over this device's maxComputeWorkgroupsPerDimension (${max})`,
       );
     }
     pass.setPipeline(this.kernel.pipeline);
     pass.setBindGroup(0, this.group);
-    pass.dispatchWorkgroups(x, y, z);
+    pass.dispatchWorkgroups(x, y, z!);
   }
 }
