@@ -164,10 +164,11 @@ async function checkConvStage(
   seed: number,
   n = s.batch,
   chunk?: number,
+  pipelined?: boolean,
 ): Promise<void> {
   const rng = new RandomState(seed);
   const { inChannels: C, height: H, width: W, outChannels: O, kernelH: KH, kernelW: KW } = s;
-  const label = `conv ${JSON.stringify(s)} n=${n} chunk ${chunk} pool ${
+  const label = `conv ${JSON.stringify(s)} n=${n} chunk ${chunk} pipelined ${pipelined} pool ${
     JSON.stringify(pool)
   } ${kind}`;
   const x = rand(rng, s.batch * C * H * W), w = rand(rng, O * C * KH * KW, -0.3, 0.3);
@@ -188,7 +189,7 @@ async function checkConvStage(
   const expected = new Float32Array(pre.length);
   act(kind, expected, pre);
 
-  const stage = new ConvStage(blas!, s, pool, kind, true, chunk);
+  const stage = new ConvStage(blas!, s, pool, kind, true, chunk, pipelined);
   assert.equal(stage.outSize * n, expected.length, label);
   const out = new Float32Array(s.batch * stage.outSize).fill(NaN);
   await stage.forward(out, x, w, b, n);
@@ -271,7 +272,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "native conv2d: chunks of the batch (1, 2, 3 samples, a partial last chunk) agree",
+  name: "native conv2d: chunks (1, 2, 3 samples, a partial last one), pipelined or not, agree",
   ignore,
   async fn() {
     const s = {
@@ -285,8 +286,10 @@ Deno.test({
     };
     const p = { poolH: 2, poolW: 2, ignoreBorder: false };
     for (const chunk of [1, 2, 3, 7]) {
-      await checkConvStage(s, p, "tanh", 27, 7, chunk);
-      await checkConvStage(s, null, null, 28, 5, chunk);
+      for (const pipelined of [true, false]) {
+        await checkConvStage(s, p, "tanh", 27, 7, chunk, pipelined);
+        await checkConvStage(s, null, null, 28, 5, chunk, pipelined);
+      }
     }
     // the tutorial's layers with their default chunks (18 and 8 samples) over 20 samples
     const tut = { ...s, batch: 20, inChannels: 1, height: 28, width: 28, outChannels: 20 };

@@ -17,7 +17,10 @@
  * (`sgemmAsync`, one BLAS thread) while JavaScript prepares the next chunk (im2col, scatter)
  * and finishes the previous one (epilogue, col2im), with two GEMM output buffers taking turns.
  * Measured on 2 busy cores, conv forward + backward of LeNet at batch 500: 126-200 ms
- * pipelined vs 188-303 ms for the same steps in sequence with 2 BLAS threads.
+ * pipelined vs 188-303 ms for the same steps in sequence with 2 BLAS threads. With a single
+ * core (`navigator.hardwareConcurrency` 1, e.g. under `taskset`) every hand-over between the
+ * threads waits for a time slice (conv0 forward: 127 ms instead of ~25), so there the GEMMs
+ * run in sequence, on the calling thread.
  *
  * Dimension letters: N batch, C in channels, H x W input, O filters, KH x KW kernel,
  * OH x OW conv output, P = OH·OW, K = C·KH·KW; pooled output PH x PW (or OH x OW).
@@ -73,6 +76,7 @@ export class ConvStage {
   /** Per pooled output: the index of its maximum in its chunk's `#y`. */
   readonly #argmax: Int32Array;
   readonly #dbSum: Float64Array;
+  readonly #pipelined: boolean;
 
   /**
    * Allocates every buffer for `s.batch` samples.
@@ -83,6 +87,8 @@ export class ConvStage {
    * @param act An activation fused last, or null.
    * @param needInputGrad False for the first stage (no dx, no dCols buffers).
    * @param chunk Samples per chunk; default: as many as fit the im2col matrix in 1 MiB.
+   * @param pipelined Run the GEMMs on another thread beside JavaScript; default: with more
+   *   than one core.
    */
   constructor(
     blas: Blas,
@@ -91,7 +97,9 @@ export class ConvStage {
     act: Activation,
     needInputGrad: boolean,
     chunk?: number,
+    pipelined = navigator.hardwareConcurrency > 1,
   ) {
+    this.#pipelined = pipelined;
     this.#blas = blas;
     this.#s = s;
     this.#pool = pool;
@@ -144,7 +152,7 @@ export class ConvStage {
         const cols = this.#cols.subarray(K * n0 * P, K * (n0 + nc) * P);
         im2col(cols, x, { ...this.#s, batch: nc }, 0, n0 * this.#inSize);
         await gemm;
-        gemm = this.#blas.sgemmAsync(false, false, O, NP, K, 1, w, K, cols, NP, 0, y, NP);
+        gemm = this.#gemm(false, false, O, NP, K, w, K, cols, NP, 0, y, NP);
         // meanwhile: the previous chunk's epilogue
         if (c > 0) this.#epilogue(out, this.#y[(c - 1) & 1], b, n0 - this.chunk, this.chunk);
       }
@@ -180,7 +188,7 @@ export class ConvStage {
     if (dx !== null && this.#dCols[0].length === 0) {
       throw new Error("ConvStage: built without an input gradient");
     }
-    const O = this.#s.outChannels, P = this.#P, K = this.#K, blas = this.#blas;
+    const O = this.#s.outChannels, P = this.#P, K = this.#K;
     const dPre = this.#act ? this.#dPre : dOut, dys = this.#y, dCols = this.#dCols;
     const chunks = Math.ceil(n / this.chunk);
     const size = (c: number) => Math.min(this.chunk, n - c * this.chunk);
@@ -192,11 +200,9 @@ export class ConvStage {
       for (let c = 0; c < chunks; c++) {
         const n0 = c * this.chunk, NP = size(c) * P, dy = dys[c & 1], dc = dCols[c & 1];
         const cols = this.#cols.subarray(K * n0 * P, K * n0 * P + K * NP);
-        let gemm = blas.sgemmAsync(false, true, O, K, NP, 1, dy, NP, cols, NP, c ? 1 : 0, dw, K);
+        let gemm = this.#gemm(false, true, O, K, NP, dy, NP, cols, NP, c ? 1 : 0, dw, K);
         if (dx !== null) {
-          gemm = gemm.then(() =>
-            blas.sgemmAsync(true, false, K, NP, O, 1, w, K, dy, NP, 0, dc, NP)
-          );
+          gemm = gemm.then(() => this.#gemm(true, false, K, NP, O, w, K, dy, NP, 0, dc, NP));
         }
         // meanwhile: the next chunk's dY, the previous chunk's col2im
         if (c + 1 < chunks) this.#scatter(dys[(c + 1) & 1], dPre, n0 + this.chunk, size(c + 1));
@@ -277,8 +283,30 @@ export class ConvStage {
     col2im(dx, dCols, { ...this.#s, batch: nc }, c * this.chunk * this.#inSize);
   }
 
+  /** `C = A·B + beta·C` on another thread when pipelined, else now. */
+  #gemm(
+    transA: boolean,
+    transB: boolean,
+    M: number,
+    N: number,
+    K: number,
+    A: Float32Array,
+    lda: number,
+    B: Float32Array,
+    ldb: number,
+    beta: number,
+    C: Float32Array,
+    ldc: number,
+  ): Promise<void> {
+    const args = [transA, transB, M, N, K, 1, A, lda, B, ldb, beta, C, ldc] as const;
+    if (this.#pipelined) return this.#blas.sgemmAsync(...args);
+    this.#blas.sgemm(...args);
+    return Promise.resolve();
+  }
+
   /** While JavaScript works beside the GEMMs, OpenBLAS gets one thread (the other core). */
   #oneBlasThread(): number | null {
+    if (!this.#pipelined) return null;
     const t = this.#blas.threads();
     if (t !== null && t > 1) this.#blas.setThreads(1);
     return t;
