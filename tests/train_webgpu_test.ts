@@ -163,3 +163,69 @@ Deno.test({
     gpu.dispose();
   },
 });
+
+Deno.test({
+  name: "train webgpu: one SGD step of the tutorial's LeNet at its full shapes (batch 500)",
+  ignore: !hasAdapter,
+  async fn() {
+    const [cpu, gpu] = await pair(lenet, [1, 28, 28], 500);
+    const { x, labels } = data(500, 500, 784);
+    await trainBoth(cpu, gpu, [{ count: 500 }], 500);
+    await assertSameWeights(cpu, gpu, "after a step at batch 500");
+    const [ec, eg] = [await cpu.evaluate(x, labels), await gpu.evaluate(x, labels)];
+    assertAllClose([eg.loss], [ec.loss], { rtol: 1e-4, msg: "evaluate loss at batch 500" });
+    if (eg.errors !== ec.errors) throw new Error(`errors: webgpu ${eg.errors}, cpu ${ec.errors}`);
+    cpu.dispose();
+    gpu.dispose();
+  },
+});
+
+Deno.test({
+  name: "train webgpu: steps create no buffer, bind group or pipeline (memory stays flat)",
+  ignore: !hasAdapter,
+  async fn() {
+    const dev = device!;
+    const gpu = await Sequential.create({
+      inputShape: [1, 28, 28],
+      layers: lenet(),
+      batchSize: 8,
+      backend: "webgpu",
+      device: dev,
+    });
+    const { x, labels } = data(3, 8, 784);
+    const ds = gpu.createDataset(Uint8Array.from(x, (v) => v * 255), labels);
+    await gpu.trainStep(x, labels);
+    const counts: Record<string, number> = {};
+    const methods = [
+      "createBuffer",
+      "createBindGroup",
+      "createComputePipeline",
+      "createComputePipelineAsync",
+    ] as const;
+    const originals = methods.map((m) => dev[m]);
+    methods.forEach((m, i) => {
+      // deno-lint-ignore no-explicit-any
+      (dev as any)[m] = (...args: unknown[]) => {
+        counts[m] = (counts[m] ?? 0) + 1;
+        // deno-lint-ignore no-explicit-any
+        return (originals[i] as any).apply(dev, args);
+      };
+    });
+    try {
+      for (let k = 0; k < 10; k++) {
+        await gpu.trainStep(x, labels, { momentum: 0.9, readLoss: k % 2 === 0 });
+        await gpu.trainBatch(ds, 0, 5);
+      }
+      await gpu.evaluate(x, labels);
+      await gpu.predict(x);
+      await gpu.getWeights();
+    } finally {
+      // deno-lint-ignore no-explicit-any
+      methods.forEach((m, i) => (dev as any)[m] = originals[i]);
+    }
+    if (Object.keys(counts).length) {
+      throw new Error(`created during steps: ${JSON.stringify(counts)}`);
+    }
+    gpu.dispose();
+  },
+});
