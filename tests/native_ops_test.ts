@@ -28,7 +28,7 @@ import { col2im, im2col } from "../src/backends/native/im2col.ts";
 import { ConvStage } from "../src/backends/native/conv.ts";
 import { DenseStage } from "../src/backends/native/dense.ts";
 import { PoolStage } from "../src/backends/native/pool.ts";
-import { type Activation, tanh } from "../src/backends/native/pointwise.ts";
+import type { Activation } from "../src/backends/native/pointwise.ts";
 import { assertAllClose } from "./_assert.ts";
 
 const probe = tryLoadBlas();
