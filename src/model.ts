@@ -1,3 +1,4 @@
+/// <reference types="@webgpu/types" />
 /**
  * The sequential model: layers in order ending in a softmax, trained with mean NLL
  * and SGD, on the backend of your choice with the same code.
