@@ -7,13 +7,14 @@
 // Bindings: 0 params (count), 1 dOut [N,O,OH,OW], 2 in [N,C,H,W], 3 partial [S,O,C,KH,KW]
 //   (overwritten; slices past the batch get zeros).
 // CPU twin: the dw part of conv2dBackward in cpu/conv2d.ts (with split_sum.wgsl).
-// Dispatch: register-tiled (see conv2d_forward.wgsl). Each invocation owns one (c, i, block of
-//   8 kernel columns j0..j0+7) and a Tile of 8 output channels x those 8 columns, summed over
-//   one batch slice. The WG invocations of a workgroup differ only in (c, i, block); the slice
-//   (workgroup_id.z) and the channels (workgroup_id.y) are the workgroup's, so the images
-//   looped over and the dOut loads are uniform. The input row is loaded 16 columns at a time
-//   and reused by 8 output columns x 8 kernel columns. Unrolled by hand.
-//   Grid: x over ceil(C * KH * ceil(KW/8) / WG), y over ceil(O / 8), z over S.
+// Dispatch: register-tiled (see conv2d_forward.wgsl), the tile sized to LeNet's layers so that
+//   nothing is wasted there: each invocation owns one (c, i, block of 5 kernel columns
+//   j0..j0+4) and a Tile of 10 output channels x those 5 columns (O = 20 and 50, KW = 5),
+//   summed over one batch slice. The WG invocations of a workgroup differ only in
+//   (c, i, block); the slice (workgroup_id.z) and the channels (workgroup_id.y) are the
+//   workgroup's, so the images looped over and the dOut loads are uniform. Per 8 output
+//   columns, the 12 input columns they need are loaded once and shifted. Unrolled by hand.
+//   Grid: x over ceil(C * KH * ceil(KW/5) / WG), y over ceil(O / 10), z over S.
 struct Params { count: u32, byte_offset: u32, scale: f32, lr: f32, momentum: f32, p0: u32, p1: u32, p2: u32 }
 
 override C: u32;
@@ -32,31 +33,43 @@ override WG: u32; // invocations per workgroup
 @group(0) @binding(2) var<storage, read> inp: array<f32>;
 @group(0) @binding(3) var<storage, read_write> partial: array<f32>;
 
-// 8 rows r x 8 columns: lr holds columns 0-3 of row r, hr columns 4-7.
+// 10 rows r (output channels) x 5 columns (kernel columns): lr holds columns 0-3, hr column 4.
 struct Tile {
-  l0: vec4f, l1: vec4f, l2: vec4f, l3: vec4f, l4: vec4f, l5: vec4f, l6: vec4f, l7: vec4f,
-  h0: vec4f, h1: vec4f, h2: vec4f, h3: vec4f, h4: vec4f, h5: vec4f, h6: vec4f, h7: vec4f,
+  l0: vec4f, l1: vec4f, l2: vec4f, l3: vec4f, l4: vec4f,
+  l5: vec4f, l6: vec4f, l7: vec4f, l8: vec4f, l9: vec4f,
+  h0: f32, h1: f32, h2: f32, h3: f32, h4: f32, h5: f32, h6: f32, h7: f32, h8: f32, h9: f32,
 }
 
-// t[r][col] += a[r] * (lo, hi)[col]: 8 row values (a0, a1) times 8 column values.
-fn fma8(t: Tile, a0: vec4f, a1: vec4f, lo: vec4f, hi: vec4f) -> Tile {
+// 10 values of dOut, one per tile row.
+struct Grads { a: vec4f, b: vec4f, c: vec2f }
+
+// t[r][col] += g[r] * (lo, hi)[col]: 10 row values times 5 column values.
+fn fma10x5(t: Tile, g: Grads, lo: vec4f, hi: f32) -> Tile {
   return Tile(
-    t.l0 + a0.x * lo, t.l1 + a0.y * lo, t.l2 + a0.z * lo, t.l3 + a0.w * lo,
-    t.l4 + a1.x * lo, t.l5 + a1.y * lo, t.l6 + a1.z * lo, t.l7 + a1.w * lo,
-    t.h0 + a0.x * hi, t.h1 + a0.y * hi, t.h2 + a0.z * hi, t.h3 + a0.w * hi,
-    t.h4 + a1.x * hi, t.h5 + a1.y * hi, t.h6 + a1.z * hi, t.h7 + a1.w * hi,
+    t.l0 + g.a.x * lo, t.l1 + g.a.y * lo, t.l2 + g.a.z * lo, t.l3 + g.a.w * lo,
+    t.l4 + g.b.x * lo, t.l5 + g.b.y * lo, t.l6 + g.b.z * lo, t.l7 + g.b.w * lo,
+    t.l8 + g.c.x * lo, t.l9 + g.c.y * lo,
+    t.h0 + g.a.x * hi, t.h1 + g.a.y * hi, t.h2 + g.a.z * hi, t.h3 + g.a.w * hi,
+    t.h4 + g.b.x * hi, t.h5 + g.b.y * hi, t.h6 + g.b.z * hi, t.h7 + g.b.w * hi,
+    t.h8 + g.c.x * hi, t.h9 + g.c.y * hi,
   );
 }
 
-// dOut[n, o0..o0+3, y, x] (drow = offset of dOut[n, 0, y, 0]); 0 past the row, channels
-// past O read the last one (their sums are dropped).
-fn grads4(drow: u32, o0: u32, x: u32) -> vec4f {
+// dOut[n, o0..o0+9, y, x] (drow = offset of dOut[n, 0, y, 0]); 0 past the row, channels
+// past O read the last value (their sums are dropped).
+fn grads10(drow: u32, o0: u32, x: u32) -> Grads {
   let last = arrayLength(&dOut) - 1u;
   let e = drow + o0 * OH * OW + min(x, OW - 1u);
   let s = OH * OW;
-  let v = vec4f(dOut[min(e, last)], dOut[min(e + s, last)], dOut[min(e + 2u * s, last)],
-                dOut[min(e + 3u * s, last)]);
-  return select(vec4f(0.0), v, x < OW);
+  let g = Grads(
+    vec4f(dOut[min(e, last)], dOut[min(e + s, last)], dOut[min(e + 2u * s, last)],
+          dOut[min(e + 3u * s, last)]),
+    vec4f(dOut[min(e + 4u * s, last)], dOut[min(e + 5u * s, last)],
+          dOut[min(e + 6u * s, last)], dOut[min(e + 7u * s, last)]),
+    vec2f(dOut[min(e + 8u * s, last)], dOut[min(e + 9u * s, last)]),
+  );
+  if (x < OW) { return g; }
+  return Grads(vec4f(0.0), vec4f(0.0), vec2f(0.0));
 }
 
 // 4 input values of row `row` from column `col`, clamped to the row.
@@ -66,39 +79,30 @@ fn load4(row: u32, col: u32) -> vec4f {
 }
 
 // Adds output columns x0..x0+7 of one row: tile column col (kernel column j0+col) takes
-// input column x + j0 + col, so input columns x0+j0 .. x0+j0+15 are loaded once and shifted.
+// input column x + j0 + col, so input columns x0+j0 .. x0+j0+11 are loaded once and shifted.
 fn rowPass(t0: Tile, row: u32, drow: u32, o0: u32, x0: u32, j0: u32) -> Tile {
   let v0 = load4(row, x0 + j0);
   let v1 = load4(row, x0 + j0 + 4u);
   let v2 = load4(row, x0 + j0 + 8u);
-  let v3 = load4(row, x0 + j0 + 12u);
   var t = t0;
-  t = fma8(t, grads4(drow, o0, x0 + 0u), grads4(drow, o0 + 4u, x0 + 0u),
-           v0, v1);
-  t = fma8(t, grads4(drow, o0, x0 + 1u), grads4(drow, o0 + 4u, x0 + 1u),
-           vec4f(v0.yzw, v1.x), vec4f(v1.yzw, v2.x));
-  t = fma8(t, grads4(drow, o0, x0 + 2u), grads4(drow, o0 + 4u, x0 + 2u),
-           vec4f(v0.zw, v1.xy), vec4f(v1.zw, v2.xy));
-  t = fma8(t, grads4(drow, o0, x0 + 3u), grads4(drow, o0 + 4u, x0 + 3u),
-           vec4f(v0.w, v1.xyz), vec4f(v1.w, v2.xyz));
-  t = fma8(t, grads4(drow, o0, x0 + 4u), grads4(drow, o0 + 4u, x0 + 4u),
-           v1, v2);
-  t = fma8(t, grads4(drow, o0, x0 + 5u), grads4(drow, o0 + 4u, x0 + 5u),
-           vec4f(v1.yzw, v2.x), vec4f(v2.yzw, v3.x));
-  t = fma8(t, grads4(drow, o0, x0 + 6u), grads4(drow, o0 + 4u, x0 + 6u),
-           vec4f(v1.zw, v2.xy), vec4f(v2.zw, v3.xy));
-  t = fma8(t, grads4(drow, o0, x0 + 7u), grads4(drow, o0 + 4u, x0 + 7u),
-           vec4f(v1.w, v2.xyz), vec4f(v2.w, v3.xyz));
+  t = fma10x5(t, grads10(drow, o0, x0), v0, v1.x);
+  t = fma10x5(t, grads10(drow, o0, x0 + 1u), vec4f(v0.yzw, v1.x), v1.y);
+  t = fma10x5(t, grads10(drow, o0, x0 + 2u), vec4f(v0.zw, v1.xy), v1.z);
+  t = fma10x5(t, grads10(drow, o0, x0 + 3u), vec4f(v0.w, v1.xyz), v1.w);
+  t = fma10x5(t, grads10(drow, o0, x0 + 4u), v1, v2.x);
+  t = fma10x5(t, grads10(drow, o0, x0 + 5u), vec4f(v1.yzw, v2.x), v2.y);
+  t = fma10x5(t, grads10(drow, o0, x0 + 6u), vec4f(v1.zw, v2.xy), v2.z);
+  t = fma10x5(t, grads10(drow, o0, x0 + 7u), vec4f(v1.w, v2.xyz), v2.w);
   return t;
 }
 
-// partial[e .. e+7] = (lo, hi), the first `ncols` of them.
-fn store8(e: u32, lo: vec4f, hi: vec4f, ncols: u32) {
-  if (ncols >= 8u) {
+// partial[e .. e+4] = (lo, hi), the first `ncols` of them.
+fn store5(e: u32, lo: vec4f, hi: f32, ncols: u32) {
+  if (ncols >= 5u) {
     partial[e] = lo.x; partial[e + 1u] = lo.y; partial[e + 2u] = lo.z; partial[e + 3u] = lo.w;
-    partial[e + 4u] = hi.x; partial[e + 5u] = hi.y; partial[e + 6u] = hi.z; partial[e + 7u] = hi.w;
+    partial[e + 4u] = hi;
   } else {
-    let v = array<f32, 8>(lo.x, lo.y, lo.z, lo.w, hi.x, hi.y, hi.z, hi.w);
+    let v = array<f32, 4>(lo.x, lo.y, lo.z, lo.w);
     for (var k = 0u; k < ncols; k++) { partial[e + k] = v[k]; }
   }
 }
@@ -106,11 +110,11 @@ fn store8(e: u32, lo: vec4f, hi: vec4f, ncols: u32) {
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
   let g = wid.x * WG + lid;
-  let jblocks = (KW + 7u) / 8u;
-  let j0 = (g % jblocks) * 8u;
+  let jblocks = (KW + 4u) / 5u;
+  let j0 = (g % jblocks) * 5u;
   let i = (g / jblocks) % KH;
   let c = g / (jblocks * KH);
-  let o0 = wid.y * 8u;
+  let o0 = wid.y * 10u;
   let s = wid.z;
   if (c >= C) { return; }
   let slice = (params.count + S - 1u) / S;
@@ -126,13 +130,16 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   // partial[s, o0 + r, c, i, j0 ..]: rows past O and columns past KW are not stored
   let e = (((s * O + o0) * C + c) * KH + i) * KW + j0;
   let ncols = KW - j0;
-  let rows = min(O - o0, 8u);
-  store8(e, t.l0, t.h0, ncols);
-  if (rows > 1u) { store8(e + C * KH * KW, t.l1, t.h1, ncols); }
-  if (rows > 2u) { store8(e + 2u * C * KH * KW, t.l2, t.h2, ncols); }
-  if (rows > 3u) { store8(e + 3u * C * KH * KW, t.l3, t.h3, ncols); }
-  if (rows > 4u) { store8(e + 4u * C * KH * KW, t.l4, t.h4, ncols); }
-  if (rows > 5u) { store8(e + 5u * C * KH * KW, t.l5, t.h5, ncols); }
-  if (rows > 6u) { store8(e + 6u * C * KH * KW, t.l6, t.h6, ncols); }
-  if (rows > 7u) { store8(e + 7u * C * KH * KW, t.l7, t.h7, ncols); }
+  let rows = min(O - o0, 10u);
+  let step = C * KH * KW;
+  store5(e, t.l0, t.h0, ncols);
+  if (rows > 1u) { store5(e + step, t.l1, t.h1, ncols); }
+  if (rows > 2u) { store5(e + 2u * step, t.l2, t.h2, ncols); }
+  if (rows > 3u) { store5(e + 3u * step, t.l3, t.h3, ncols); }
+  if (rows > 4u) { store5(e + 4u * step, t.l4, t.h4, ncols); }
+  if (rows > 5u) { store5(e + 5u * step, t.l5, t.h5, ncols); }
+  if (rows > 6u) { store5(e + 6u * step, t.l6, t.h6, ncols); }
+  if (rows > 7u) { store5(e + 7u * step, t.l7, t.h7, ncols); }
+  if (rows > 8u) { store5(e + 8u * step, t.l8, t.h8, ncols); }
+  if (rows > 9u) { store5(e + 9u * step, t.l9, t.h9, ncols); }
 }

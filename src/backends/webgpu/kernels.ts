@@ -64,14 +64,14 @@ function convConstants(d: ConvDims) {
 }
 
 /**
- * How conv2d_backward_weight.wgsl is laid out: one invocation per (c, i, 8 kernel columns)
- * (`lanes`), `WG` of them per workgroup (a multiple of 8, at most 256), and `S` batch slices
- * so that about 4096 invocations share the work.
+ * How conv2d_backward_weight.wgsl is laid out: one invocation per (c, i, 5 kernel columns)
+ * (`lanes`), each with 10 output channels; `WG` invocations per workgroup (a multiple of 8,
+ * at most 256), and `S` batch slices so that about 4096 invocations share the work.
  */
 export function convWeightLayout(d: ConvDims): { S: number; WG: number; lanes: number } {
-  const lanes = d.C * d.KH * Math.ceil(d.KW / 8);
+  const lanes = d.C * d.KH * Math.ceil(d.KW / 5);
   const WG = Math.min(256, Math.ceil(lanes / 8) * 8);
-  const perSlice = Math.ceil(lanes / WG) * WG * Math.ceil(d.O / 8);
+  const perSlice = Math.ceil(lanes / WG) * WG * Math.ceil(d.O / 10);
   return { S: Math.min(256, Math.max(1, Math.ceil(4096 / perSlice))), WG, lanes };
 }
 
@@ -131,7 +131,7 @@ export const specs = {
     return {
       shader: "conv2d_backward_weight",
       constants: { ...convConstants(d), S, WG },
-      groups: () => [ceilDiv(lanes, WG), ceilDiv(d.O, 8), S],
+      groups: () => [ceilDiv(lanes, WG), ceilDiv(d.O, 10), S],
     };
   },
   /** out[k] = sum of the S partial sums partial[s, k]. */
