@@ -117,8 +117,8 @@ export const specs = {
     return { shader: "conv2d_forward", constants: c, groups: (n) => [ceilDiv(n, 64), y] };
   },
   conv2dBackwardInput: (d: ConvDims): KernelSpec => {
-    // 64 images per workgroup; y: 8-channel blocks x rows x 8-column blocks.
-    const y = ceilDiv(d.C, 8) * d.H * ceilDiv(d.W, 8);
+    // 64 images per workgroup; y: 4-channel blocks x rows x 12-column blocks.
+    const y = ceilDiv(d.C, 4) * d.H * ceilDiv(d.W, 12);
     return {
       shader: "conv2d_backward_input",
       constants: convConstants(d),
