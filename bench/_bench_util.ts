@@ -1,7 +1,15 @@
 /**
  * Shared by the per-op benches and `gflops.ts`: the tutorial LeNet's ops at its shapes
- * (batch 500), each with its WebGPU kernels, its CPU twin, and its FLOP and byte counts.
- * To add a backend, add a runner beside {@link gpuRunner} and {@link OpCase.cpu}.
+ * (batch 500), each with its WebGPU kernels, its CPU twin, its native (CBLAS) twin, and its
+ * FLOP and byte counts. To add a backend, add a runner beside {@link gpuRunner},
+ * {@link OpCase.cpu} and {@link OpCase.native}, and an entry in {@link benchCases}.
+ *
+ * The native backend fuses what follows a GEMM (conv + pool + tanh, dense + tanh), but its
+ * building blocks run alone too: a `ConvStage` or `DenseStage` without pooling or activation
+ * is exactly the unfused op, a `PoolStage` without activation exactly the pooling, and a lone
+ * activation stage a copy plus the in-place loop. Softmax and NLL are the `cpu/` loops in the
+ * native backend as well. Each native entry's name says what it runs; `native_bench.ts` times
+ * the fused stages themselves.
  *
  * @module
  */
@@ -12,6 +20,11 @@ import { tanhBackward, tanhForward } from "../cpu/tanh.ts";
 import { softmaxForward } from "../cpu/softmax.ts";
 import { errorCount, nllLoss, softmaxNllBackward } from "../cpu/nll.ts";
 import { sgdUpdate } from "../cpu/sgd.ts";
+import { type Blas, BlasNotFoundError, tryLoadBlas } from "../src/backends/native/blas.ts";
+import { ConvStage } from "../src/backends/native/conv.ts";
+import { DenseStage } from "../src/backends/native/dense.ts";
+import { PoolStage } from "../src/backends/native/pool.ts";
+import { activateInPlace, activationBackward } from "../src/backends/native/pointwise.ts";
 import { getDevice, upload } from "../src/backends/webgpu/device.ts";
 import {
   type ConvDims,
@@ -40,7 +53,10 @@ export interface KernelCall {
   bytes: number;
 }
 
-/** An op at one of the tutorial's shapes: the WebGPU kernels and the CPU twin. */
+/** One run of an op's native twin (the conv stages await GEMMs on another thread). */
+export type NativeRun = () => void | Promise<void>;
+
+/** An op at one of the tutorial's shapes: the WebGPU kernels, the CPU and native twins. */
 export interface OpCase {
   /** Bench group, e.g. `"conv2d forward conv1"`. */
   group: string;
@@ -50,6 +66,10 @@ export interface OpCase {
   kernels: KernelCall[];
   /** Builds the CPU twin on preallocated arrays; the returned function runs it once. */
   cpu(): () => void;
+  /** What the native entry runs, for its name, e.g. `"im2col + sgemm"`. */
+  nativeNote: string;
+  /** Builds the native twin on preallocated arrays; the returned function runs it once. */
+  native(blas: Blas): Promise<NativeRun>;
 }
 
 const rng = new RandomState(42);
@@ -104,6 +124,12 @@ function conv(name: string, d: ConvDims, withDx: boolean): OpCase[] {
         const [out, x, w, b] = [new Float32Array(ys), rand(xs), rand(ws), rand(d.O)];
         return () => conv2dForward(out, x, w, b, s);
       },
+      nativeNote: "im2col + sgemm + bias, chunked; no pool/tanh",
+      native(blas) {
+        const stage = new ConvStage(blas, s, null, null, false);
+        const [out, x, w, b] = [new Float32Array(ys), rand(xs), rand(ws), rand(d.O)];
+        return Promise.resolve(() => stage.forward(out, x, w, b, N));
+      },
     },
     {
       group: `conv2d backward ${name}`,
@@ -114,6 +140,15 @@ function conv(name: string, d: ConvDims, withDx: boolean): OpCase[] {
         const dx = withDx ? new Float32Array(xs) : null;
         const [dw, db] = [new Float32Array(ws), new Float32Array(d.O)];
         return () => conv2dBackward(dx, dw, db, dy, x, w, s);
+      },
+      nativeNote: withDx ? "bias sum + 2 sgemm + col2im, chunked" : "bias sum + sgemm, chunked",
+      async native(blas) {
+        const stage = new ConvStage(blas, s, null, null, withDx);
+        const [x, w, b, dy, out] = [rand(xs), rand(ws), rand(d.O), rand(ys), new Float32Array(ys)];
+        const dx = withDx ? new Float32Array(xs) : null;
+        const [dw, db] = [new Float32Array(ws), new Float32Array(d.O)];
+        await stage.forward(out, x, w, b, N); // backward reuses forward's im2col
+        return () => stage.backward(dx, dw, db, dy, out, w, N);
       },
     },
   ];
@@ -132,6 +167,7 @@ function pool(name: string, d: PoolDims): OpCase[] {
     ignoreBorder: d.ignoreBorder,
   };
   const shape = `${N}x${d.C}x${d.H}x${d.W} / ${d.PH}x${d.PW}`;
+  const poolStage = () => new PoolStage([d.C, d.H, d.W], [d.C, OH, OW], d.PH, d.PW, null, N);
   return [
     {
       group: `maxpool2d forward ${name}`,
@@ -146,6 +182,12 @@ function pool(name: string, d: PoolDims): OpCase[] {
         const [x, y] = [rand(xs), new Float32Array(ys)];
         return () => maxPool2dForward(y, x, s);
       },
+      nativeNote: "PoolStage, records argmax; in LeNet fused into the conv stage",
+      native() {
+        const stage = poolStage();
+        const [x, y] = [rand(xs), new Float32Array(ys)];
+        return Promise.resolve(() => stage.forward(y, x, N));
+      },
     },
     {
       group: `maxpool2d backward ${name}`,
@@ -159,6 +201,13 @@ function pool(name: string, d: PoolDims): OpCase[] {
       cpu() {
         const [x, dy, dx] = [rand(xs), rand(ys), new Float32Array(xs)];
         return () => maxPool2dBackward(dx, dy, x, s);
+      },
+      nativeNote: "PoolStage, argmax scatter; in LeNet fused into the conv stage",
+      native() {
+        const stage = poolStage();
+        const [x, y, dy, dx] = [rand(xs), new Float32Array(ys), rand(ys), new Float32Array(xs)];
+        stage.forward(y, x, N); // records the argmax backward scatters through
+        return Promise.resolve(() => stage.backward(dx, dy, y, N));
       },
     },
   ];
@@ -198,6 +247,12 @@ function dense(name: string, I: number, J: number, withDx: boolean): OpCase[] {
         const [x, w, b, y] = [rand(N * I), rand(I * J), rand(J), new Float32Array(N * J)];
         return () => denseForward(y, x, w, b, s);
       },
+      nativeNote: "sgemm + bias; no tanh",
+      native(blas) {
+        const stage = new DenseStage(blas, I, J, null, N);
+        const [x, w, b, y] = [rand(N * I), rand(I * J), rand(J), new Float32Array(N * J)];
+        return Promise.resolve(() => stage.forward(y, x, w, b, N));
+      },
     },
     {
       group: `dense backward ${name}`,
@@ -208,6 +263,14 @@ function dense(name: string, I: number, J: number, withDx: boolean): OpCase[] {
         const dx = withDx ? new Float32Array(N * I) : null;
         const [dw, db] = [new Float32Array(I * J), new Float32Array(J)];
         return () => denseBackward(dx, dw, db, dy, x, w, s);
+      },
+      nativeNote: withDx ? "bias sum + 2 sgemm" : "bias sum + sgemm",
+      native(blas) {
+        const stage = new DenseStage(blas, I, J, null, N);
+        const [x, w, dy, y] = [rand(N * I), rand(I * J), rand(N * J), new Float32Array(N * J)];
+        const dx = withDx ? new Float32Array(N * I) : null;
+        const [dw, db] = [new Float32Array(I * J), new Float32Array(J)];
+        return Promise.resolve(() => stage.backward(dx, dw, db, dy, y, x, w, N));
       },
     },
   ];
@@ -229,6 +292,14 @@ function tanh(name: string, size: number): OpCase[] {
         const [x, y] = [rand(n), new Float32Array(n)];
         return () => tanhForward(y, x);
       },
+      nativeNote: "copy + tanh in place; in LeNet fused into its stage",
+      native() {
+        const [x, y] = [rand(n), new Float32Array(n)];
+        return Promise.resolve(() => {
+          y.set(x);
+          activateInPlace("tanh", y, n);
+        });
+      },
     },
     {
       group: `tanh backward ${name}`,
@@ -242,6 +313,11 @@ function tanh(name: string, size: number): OpCase[] {
       cpu() {
         const [dy, y, dx] = [rand(n), rand(n), new Float32Array(n)];
         return () => tanhBackward(dx, dy, y);
+      },
+      nativeNote: "from the output; in LeNet fused into its stage",
+      native() {
+        const [dy, y, dx] = [rand(n), rand(n), new Float32Array(n)];
+        return Promise.resolve(() => activationBackward("tanh", dx, dy, y, n));
       },
     },
   ];
@@ -273,6 +349,11 @@ export const LENET = {
         const [z, p] = [rand(5000), new Float32Array(5000)];
         return () => softmaxForward(p, z, BATCH, 10);
       },
+      nativeNote: "the cpu/ loop, which the native backend calls",
+      native() {
+        const [z, p] = [rand(5000), new Float32Array(5000)];
+        return Promise.resolve(() => softmaxForward(p, z, BATCH, 10));
+      },
     },
     {
       group: "nll loss + softmax backward",
@@ -294,6 +375,15 @@ export const LENET = {
           softmaxNllBackward(dz, z, l, BATCH, 10);
         };
       },
+      nativeNote: "the cpu/ loops, which the native backend calls",
+      native() {
+        const [z, l, dz] = [rand(5000), labels(BATCH), new Float32Array(5000)];
+        return Promise.resolve(() => {
+          nllLoss(z, l, BATCH, 10);
+          errorCount(z, l, BATCH, 10);
+          softmaxNllBackward(dz, z, l, BATCH, 10);
+        });
+      },
     },
   ] as OpCase[],
   sgd: [{
@@ -308,6 +398,18 @@ export const LENET = {
     cpu() {
       const [p, g] = [rand(431080), rand(431080)];
       return () => sgdUpdate(p, g, 0.01);
+    },
+    nativeNote: "the executor's loop, per parameter array",
+    native() {
+      // the LeNet's 8 parameter arrays; the loop of NativeExecutor.trainStep (no momentum)
+      const sizes = [500, 20, 25000, 50, 400000, 500, 5000, 10];
+      const ps = sizes.map(rand), gs = sizes.map(rand), lr = 0.01;
+      return Promise.resolve(() => {
+        for (let i = 0; i < ps.length; i++) {
+          const p = ps[i], g = gs[i];
+          for (let k = 0; k < p.length; k++) p[k] -= lr * g[k];
+        }
+      });
     },
   }] as OpCase[],
 };
@@ -373,14 +475,51 @@ export async function hasWebGpu(): Promise<boolean> {
   }
 }
 
+let blasProbe: Blas | null | undefined;
+
 /**
- * Registers, for each case, a CPU baseline and its WebGPU twin in one `deno bench` group.
+ * The system CBLAS for the native entries, loaded once; null (and one line on stderr that
+ * says why) when none loads or `--allow-ffi` is missing.
+ *
+ * @returns The library, or null.
+ */
+export function nativeBlas(): Blas | null {
+  if (blasProbe !== undefined) return blasProbe;
+  const probe = tryLoadBlas();
+  if ("error" in probe) {
+    const e = probe.error;
+    let why = e.message;
+    if (e instanceof BlasNotFoundError) {
+      const reasons = new Set(e.tried.map((t) => t.reason));
+      why = reasons.size === 1
+        ? `${[...reasons][0]}; tried ${e.tried.map((t) => t.path).join(", ")}`
+        : e.tried.map((t) => `${t.path}: ${t.reason}`).join("; ");
+    }
+    console.error(`native benches skipped, no CBLAS loaded (${why})`);
+    blasProbe = null;
+  } else {
+    const { blas } = probe;
+    const threads = blas.threads();
+    console.error(
+      `native benches: ${blas.path}, ${blas.config() ?? "not OpenBLAS"}` +
+        (threads === null ? "" : `, ${threads} threads`),
+    );
+    blasProbe = blas;
+  }
+  return blasProbe;
+}
+
+/**
+ * Registers, for each case, a CPU baseline, its native twin and its WebGPU twin in one
+ * `deno bench` group. The native and WebGPU entries are ignored (skipped) where no CBLAS or
+ * no adapter is found.
  *
  * @param cases The cases.
  * @param cpuRuns `n` of the CPU entries (the reference is slow at batch 500).
  */
 export async function benchCases(cases: OpCase[], cpuRuns = 3): Promise<void> {
   const gpu = await hasWebGpu();
+  const blas = nativeBlas();
   for (const c of cases) {
     let cpuRun: (() => void) | null = null;
     Deno.bench({
@@ -392,6 +531,18 @@ export async function benchCases(cases: OpCase[], cpuRuns = 3): Promise<void> {
       fn() {
         cpuRun ??= c.cpu();
         cpuRun();
+      },
+    });
+    let nativeRun: NativeRun | null = null;
+    Deno.bench({
+      name: `${c.group} native (${c.nativeNote})`,
+      group: c.group,
+      ignore: blas === null,
+      n: Math.max(10, cpuRuns),
+      warmup: 2,
+      async fn() {
+        nativeRun ??= await c.native(blas!);
+        await nativeRun();
       },
     });
     let runner: GpuRunner | null = null;

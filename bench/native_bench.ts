@@ -1,34 +1,53 @@
 /**
- * The native backend at the tutorial's batch of 500: each fused stage of LeNet forward and
- * backward, and the whole training step (images/s = 500 / step time; the peers README puts
- * PyTorch 1.13 + OpenBLAS at ~3000 train images/s on 2 cores).
+ * The native backend's fused stages at the tutorial's batch of 500, each beside the same
+ * work done by the unfused native ops in sequence (the entries of the per-op benches): what
+ * fusing the pooling and the activation into the GEMM's epilogue buys. Plus a whole LeNet
+ * inference pass (the training step of every backend is in `train_step_bench.ts`).
  *
  *   deno bench -A bench/native_bench.ts
  *
- * Skipped where no CBLAS can be loaded.
+ * Skipped (with a line on stderr saying why) where no CBLAS can be loaded.
+ *
+ * @module
  */
 import { Conv2D, Dense, MaxPool2D, RandomState, Sequential, Softmax, Tanh } from "../mod.ts";
-import { tryLoadBlas } from "../src/backends/native/blas.ts";
 import { ConvStage } from "../src/backends/native/conv.ts";
 import { DenseStage } from "../src/backends/native/dense.ts";
+import { PoolStage } from "../src/backends/native/pool.ts";
+import { activateInPlace, activationBackward } from "../src/backends/native/pointwise.ts";
+import { nativeBlas } from "./_bench_util.ts";
 
 const B = 500;
-const probe = tryLoadBlas();
-const ignore = !("blas" in probe);
-if ("error" in probe) console.log(`native benches skipped, no BLAS: ${probe.error.message}`);
-const blas = "blas" in probe ? probe.blas : null;
-if (blas) console.log(`native benches: ${blas.path}, ${blas.config() ?? "not OpenBLAS"}`);
+const blas = nativeBlas();
+const ignore = blas === null;
 const rng = new RandomState(23455);
 const rand = (n: number, lo = -0.1, hi = 0.1) => Float32Array.from(rng.uniform(lo, hi, n));
 
-async function convBench(
-  name: string,
-  C: number,
-  H: number,
-  O: number,
-  first: boolean,
-): Promise<void> {
-  if (!blas) return;
+/** Registers a fused and an unfused entry, each built on first use, in one group. */
+function pair(
+  group: string,
+  fused: [string, () => Promise<() => unknown>],
+  unfused: [string, () => Promise<() => unknown>],
+): void {
+  for (const [i, [name, make]] of [fused, unfused].entries()) {
+    let run: (() => unknown) | null = null;
+    Deno.bench({
+      name,
+      group,
+      baseline: i === 0,
+      ignore,
+      n: 10,
+      warmup: 2,
+      async fn() {
+        run ??= await make();
+        await run();
+      },
+    });
+  }
+}
+
+/** Conv + 2x2 max pool + tanh: one `ConvStage`, or conv, `PoolStage`, tanh in sequence. */
+function convStage(name: string, C: number, H: number, O: number, first: boolean): void {
   const s = {
     batch: B,
     inChannels: C,
@@ -38,75 +57,128 @@ async function convBench(
     kernelH: 5,
     kernelW: 5,
   };
-  const stage = new ConvStage(blas, s, { poolH: 2, poolW: 2, ignoreBorder: true }, "tanh", !first);
+  const OH = H - 4, PH = OH / 2;
+  const convSize = B * O * OH * OH, outSize = B * O * PH * PH;
   const x = rand(B * C * H * H, 0, 1), w = rand(O * C * 25), b = rand(O);
-  const out = new Float32Array(B * stage.outSize), dOut = rand(B * stage.outSize, -1e-3, 1e-3);
+  const dOut = rand(outSize, -1e-3, 1e-3);
   const dx = first ? null : new Float32Array(x.length);
   const dw = new Float32Array(w.length), db = new Float32Array(O);
-  await stage.forward(out, x, w, b, B);
-  Deno.bench(`${name} conv+pool+tanh forward`, { group: "native stages", ignore }, async () => {
+  const pool = { poolH: 2, poolW: 2, ignoreBorder: true };
+  const fused = async () => {
+    const stage = new ConvStage(blas!, s, pool, "tanh", !first);
+    const out = new Float32Array(outSize);
     await stage.forward(out, x, w, b, B);
-  });
-  Deno.bench(`${name} conv+pool+tanh backward`, { group: "native stages", ignore }, async () => {
-    await stage.backward(dx, dw, db, dOut, out, w, B);
-  });
+    return {
+      forward: () => stage.forward(out, x, w, b, B),
+      backward: () => stage.backward(dx, dw, db, dOut, out, w, B),
+    };
+  };
+  const unfused = async () => {
+    const conv = new ConvStage(blas!, s, null, null, !first);
+    const pl = new PoolStage([O, OH, OH], [O, PH, PH], 2, 2, null, B);
+    const convOut = new Float32Array(convSize), pooled = new Float32Array(outSize);
+    const out = new Float32Array(outSize), dPooled = new Float32Array(outSize);
+    const dConv = new Float32Array(convSize);
+    const forward = async () => {
+      await conv.forward(convOut, x, w, b, B);
+      pl.forward(pooled, convOut, B);
+      out.set(pooled);
+      activateInPlace("tanh", out, outSize);
+    };
+    await forward();
+    return {
+      forward,
+      backward: async () => {
+        activationBackward("tanh", dPooled, dOut, out, outSize);
+        pl.backward(dConv, dPooled, pooled, B);
+        await conv.backward(dx, dw, db, dConv, convOut, w, B);
+      },
+    };
+  };
+  const label = "fused (one ConvStage: pool + tanh in the GEMM epilogue)";
+  const seq = "unfused (ConvStage, then PoolStage, then copy + tanh)";
+  for (const dir of ["forward", "backward"] as const) {
+    pair(
+      `native ${name} stage ${dir}: conv + pool + tanh`,
+      [`${name} ${dir} ${label}`, async () => (await fused())[dir]],
+      [`${name} ${dir} ${seq}`, async () => (await unfused())[dir]],
+    );
+  }
 }
 
-function denseBench(name: string, I: number, J: number, tanh: boolean): void {
-  if (!blas) return;
-  const stage = new DenseStage(blas, I, J, tanh ? "tanh" : null, B);
+/** Dense + tanh: one `DenseStage`, or the dense op then the tanh. */
+function denseStage(name: string, I: number, J: number): void {
   const x = rand(B * I), w = rand(I * J), b = rand(J);
-  const out = new Float32Array(B * J), dOut = rand(B * J, -1e-3, 1e-3);
+  const dOut = rand(B * J, -1e-3, 1e-3);
   const dx = new Float32Array(B * I), dw = new Float32Array(w.length), db = new Float32Array(J);
-  stage.forward(out, x, w, b, B);
-  Deno.bench(
-    `${name} dense${tanh ? "+tanh" : ""} forward`,
-    { group: "native stages", ignore },
-    () => {
-      stage.forward(out, x, w, b, B);
-    },
-  );
-  Deno.bench(
-    `${name} dense${tanh ? "+tanh" : ""} backward`,
-    { group: "native stages", ignore },
-    () => {
-      stage.backward(dx, dw, db, dOut, out, x, w, B);
-    },
-  );
+  const fused = () => {
+    const stage = new DenseStage(blas!, I, J, "tanh", B);
+    const out = new Float32Array(B * J);
+    stage.forward(out, x, w, b, B);
+    return {
+      forward: () => stage.forward(out, x, w, b, B),
+      backward: () => stage.backward(dx, dw, db, dOut, out, x, w, B),
+    };
+  };
+  const unfused = () => {
+    const stage = new DenseStage(blas!, I, J, null, B);
+    const pre = new Float32Array(B * J), out = new Float32Array(B * J);
+    const dPre = new Float32Array(B * J);
+    const forward = () => {
+      stage.forward(pre, x, w, b, B);
+      out.set(pre);
+      activateInPlace("tanh", out, B * J);
+    };
+    forward();
+    return {
+      forward,
+      backward: () => {
+        activationBackward("tanh", dPre, dOut, out, B * J);
+        stage.backward(dx, dw, db, dPre, pre, x, w, B);
+      },
+    };
+  };
+  const label = "fused (one DenseStage: tanh in place after the GEMM)";
+  const seq = "unfused (DenseStage, then copy + tanh)";
+  for (const dir of ["forward", "backward"] as const) {
+    pair(
+      `native ${name} stage ${dir}: dense + tanh`,
+      [`${name} ${dir} ${label}`, () => Promise.resolve(fused()[dir])],
+      [`${name} ${dir} ${seq}`, () => Promise.resolve(unfused()[dir])],
+    );
+  }
 }
 
-await convBench("conv0 1x28x28->20", 1, 28, 20, true);
-await convBench("conv1 20x12x12->50", 20, 12, 50, false);
-denseBench("dense0 800->500", 800, 500, true);
-denseBench("dense1 500->10", 500, 10, false);
+convStage("conv0", 1, 28, 20, true);
+convStage("conv1", 20, 12, 50, false);
+denseStage("dense0", 800, 500);
 
-const model = ignore ? null : await Sequential.create({
-  inputShape: [1, 28, 28],
-  batchSize: B,
-  backend: "native",
-  layers: [
-    new Conv2D({ filters: 20, kernelSize: 5 }),
-    new MaxPool2D({ poolSize: 2 }),
-    new Tanh(),
-    new Conv2D({ filters: 50, kernelSize: 5 }),
-    new MaxPool2D({ poolSize: 2 }),
-    new Tanh(),
-    new Dense({ units: 500 }),
-    new Tanh(),
-    new Dense({ units: 10 }),
-    new Softmax(),
-  ],
-});
-const x = rand(B * 784, 0, 1), labels = rng.randint(0, 10, B);
-
-Deno.bench(
-  "LeNet training step, batch 500 (native)",
-  { group: "step", baseline: true, ignore },
-  async () => {
-    await model!.trainStep(x, labels, { learningRate: 0.1 });
+let model: Sequential | null = null;
+const images = rand(B * 784, 0, 1);
+Deno.bench({
+  name: "LeNet inference native",
+  group: "native LeNet inference, batch 500 (all stages fused, + softmax)",
+  ignore,
+  n: 10,
+  warmup: 2,
+  async fn() {
+    model ??= await Sequential.create({
+      inputShape: [1, 28, 28],
+      batchSize: B,
+      backend: "native",
+      layers: [
+        new Conv2D({ filters: 20, kernelSize: 5 }),
+        new MaxPool2D({ poolSize: 2 }),
+        new Tanh(),
+        new Conv2D({ filters: 50, kernelSize: 5 }),
+        new MaxPool2D({ poolSize: 2 }),
+        new Tanh(),
+        new Dense({ units: 500 }),
+        new Tanh(),
+        new Dense({ units: 10 }),
+        new Softmax(),
+      ],
+    });
+    await model.predict(images);
   },
-);
-
-Deno.bench("LeNet inference, batch 500 (native)", { group: "step", ignore }, async () => {
-  await model!.predict(x);
 });

@@ -1,6 +1,8 @@
 /**
- * softmax_nll at the tutorial's shapes (batch 500): the CPU reference (baseline) and the WebGPU
- * kernels side by side, one `deno bench` group per op and layer.
+ * softmax_nll at the tutorial's shapes (batch 500): the CPU reference (baseline), the native
+ * backend's twin (its name says what it runs) and the WebGPU kernels side by side, one
+ * `deno bench` group per op and layer. Native and WebGPU entries are skipped, with a line on
+ * stderr saying why, where no CBLAS or no adapter is found.
  *
  *   deno bench -A bench/softmax_nll_bench.ts
  *
