@@ -93,14 +93,18 @@ function conv(name: string, d: ConvDims, withDx: boolean): OpCase[] {
   };
   const shape = `${N}x${d.C}x${d.H}x${d.W} * ${d.O}x${d.C}x${d.KH}x${d.KW}`;
   const backward: KernelCall[] = [
-    { spec: specs.biasBackward(d.O, OH * OW), args: [ys, d.O], flops: ys, bytes: F * ys },
     {
-      spec: specs.conv2dBackwardWeight(d),
-      args: [ys, xs, S * ws],
-      flops: 2 * macs,
-      bytes: F * (ys + xs + S * ws),
+      spec: specs.conv2dBackwardWeight(d), // dw and db (the bias lane sums dOut)
+      args: [ys, xs, S * (ws + d.O)],
+      flops: 2 * macs + ys,
+      bytes: F * (ys + xs + S * (ws + d.O)),
     },
-    { spec: specs.splitSum(S, ws), args: [S * ws, ws], flops: S * ws, bytes: F * (S + 1) * ws },
+    {
+      spec: specs.splitSum(S, ws, d.O),
+      args: [S * (ws + d.O), ws, d.O],
+      flops: S * (ws + d.O),
+      bytes: F * (S + 1) * (ws + d.O),
+    },
   ];
   if (withDx) {
     backward.push({

@@ -1,20 +1,24 @@
 // conv2d_backward_weight.wgsl: gradient of a valid stride-1 cross-correlation w.r.t. its
-// weights, first pass: partial sums over S slices of the batch (split_sum.wgsl adds them).
+// weights and bias, first pass: partial sums over S slices of the batch (split_sum.wgsl adds
+// them). The bias is a weight on an input of ones, so one more lane computes it.
 //   partial[s,o,c,i,j] = sum_{n in slice s, y, x} dOut[n,o,y,x] * in[n,c,y+i,x+j]
-//   dw[o,c,i,j] = sum_s partial[s,o,c,i,j]
+//   partial[s,O*C*KH*KW + o] = sum_{n in slice s, y, x} dOut[n,o,y,x]
+//   dw[o,c,i,j] = sum_s partial[s,o,c,i,j],  db[o] = sum_s partial[s,O*C*KH*KW + o]
 // Letters: N batch (params.count), C input channels, H x W input, O output channels,
 //   KH x KW kernel, OH = H-KH+1, OW = W-KW+1, S batch slices of ceil(N/S) images. NCHW.
-// Bindings: 0 params (count), 1 dOut [N,O,OH,OW], 2 in [N,C,H,W], 3 partial [S,O,C,KH,KW]
-//   (overwritten; slices past the batch get zeros).
-// CPU twin: the dw part of conv2dBackward in cpu/conv2d.ts (with split_sum.wgsl).
+// Bindings: 0 params (count), 1 dOut [N,O,OH,OW], 2 in [N,C,H,W],
+//   3 partial [S, O*C*KH*KW + O] (overwritten; slices past the batch get zeros).
+// CPU twin: the dw and db parts of conv2dBackward in cpu/conv2d.ts (with split_sum.wgsl).
 // Dispatch: register-tiled (see conv2d_forward.wgsl), the tile sized to LeNet's layers so that
 //   nothing is wasted there: each invocation owns one (c, i, block of 5 kernel columns
 //   j0..j0+4) and a Tile of 10 output channels x those 5 columns (O = 20 and 50, KW = 5),
-//   summed over one batch slice. The WG invocations of a workgroup differ only in
+//   summed over one batch slice. The lane after the last (c = C, i = 0, j0 = 0) reads ones
+//   instead of the input: its column 0 is the bias gradient (on LeNet it fills an otherwise
+//   idle lane). The WG invocations of a workgroup differ only in
 //   (c, i, block); the slice (workgroup_id.z) and the channels (workgroup_id.y) are the
 //   workgroup's, so the images looped over and the dOut loads are uniform. Per 8 output
 //   columns, the 12 input columns they need are loaded once and shifted. Unrolled by hand.
-//   Grid: x over ceil(C * KH * ceil(KW/5) / WG), y over ceil(O / 10), z over S.
+//   Grid: x over ceil((C * KH * ceil(KW/5) + 1) / WG), y over ceil(O / 10), z over S.
 struct Params { count: u32, byte_offset: u32, scale: f32, lr: f32, momentum: f32, p0: u32, p1: u32, p2: u32 }
 
 override C: u32;
@@ -72,18 +76,19 @@ fn grads10(drow: u32, o0: u32, x: u32) -> Grads {
   return Grads(vec4f(0.0), vec4f(0.0), vec2f(0.0));
 }
 
-// 4 input values of row `row` from column `col`, clamped to the row.
-fn load4(row: u32, col: u32) -> vec4f {
+// 4 input values of row `row` from column `col`, clamped to the row; ones on the bias lane.
+fn load4(row: u32, col: u32, bias: bool) -> vec4f {
+  if (bias) { return vec4f(1.0); }
   return vec4f(inp[row + min(col, W - 1u)], inp[row + min(col + 1u, W - 1u)],
                inp[row + min(col + 2u, W - 1u)], inp[row + min(col + 3u, W - 1u)]);
 }
 
 // Adds output columns x0..x0+7 of one row: tile column col (kernel column j0+col) takes
 // input column x + j0 + col, so input columns x0+j0 .. x0+j0+11 are loaded once and shifted.
-fn rowPass(t0: Tile, row: u32, drow: u32, o0: u32, x0: u32, j0: u32) -> Tile {
-  let v0 = load4(row, x0 + j0);
-  let v1 = load4(row, x0 + j0 + 4u);
-  let v2 = load4(row, x0 + j0 + 8u);
+fn rowPass(t0: Tile, row: u32, drow: u32, o0: u32, x0: u32, j0: u32, bias: bool) -> Tile {
+  let v0 = load4(row, x0 + j0, bias);
+  let v1 = load4(row, x0 + j0 + 4u, bias);
+  let v2 = load4(row, x0 + j0 + 8u, bias);
   var t = t0;
   t = fma10x5(t, grads10(drow, o0, x0), v0, v1.x);
   t = fma10x5(t, grads10(drow, o0, x0 + 1u), vec4f(v0.yzw, v1.x), v1.y);
@@ -116,22 +121,38 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   let c = g / (jblocks * KH);
   let o0 = wid.y * 10u;
   let s = wid.z;
-  if (c >= C) { return; }
+  if (c > C) { return; }
+  let bias = c == C; // this lane sums dOut: its input is ones
   let slice = (params.count + S - 1u) / S;
   let n1 = min((s + 1u) * slice, params.count);
   var t: Tile; // t[r][col] = partial[s, o0 + r, c, i, j0 + col]
   for (var n = s * slice; n < n1; n++) {
     for (var y = 0u; y < OH; y++) {
-      let row = ((n * C + c) * H + y + i) * W;
+      let row = ((n * C + min(c, C - 1u)) * H + y + i) * W;
       let drow = (n * O * OH + y) * OW;
-      for (var x0 = 0u; x0 < OW; x0 += 8u) { t = rowPass(t, row, drow, o0, x0, j0); }
+      for (var x0 = 0u; x0 < OW; x0 += 8u) { t = rowPass(t, row, drow, o0, x0, j0, bias); }
     }
   }
   // partial[s, o0 + r, c, i, j0 ..]: rows past O and columns past KW are not stored
-  let e = (((s * O + o0) * C + c) * KH + i) * KW + j0;
-  let ncols = KW - j0;
   let rows = min(O - o0, 10u);
   let step = C * KH * KW;
+  let sliceBase = s * (O * step + O);
+  if (bias) { // partial[s, O * step + o0 + r] = column 0
+    let e = sliceBase + O * step + o0;
+    partial[e] = t.l0.x;
+    if (rows > 1u) { partial[e + 1u] = t.l1.x; }
+    if (rows > 2u) { partial[e + 2u] = t.l2.x; }
+    if (rows > 3u) { partial[e + 3u] = t.l3.x; }
+    if (rows > 4u) { partial[e + 4u] = t.l4.x; }
+    if (rows > 5u) { partial[e + 5u] = t.l5.x; }
+    if (rows > 6u) { partial[e + 6u] = t.l6.x; }
+    if (rows > 7u) { partial[e + 7u] = t.l7.x; }
+    if (rows > 8u) { partial[e + 8u] = t.l8.x; }
+    if (rows > 9u) { partial[e + 9u] = t.l9.x; }
+    return;
+  }
+  let e = sliceBase + ((o0 * C + c) * KH + i) * KW + j0;
+  let ncols = KW - j0;
   store5(e, t.l0, t.h0, ncols);
   if (rows > 1u) { store5(e + step, t.l1, t.h1, ncols); }
   if (rows > 2u) { store5(e + 2u * step, t.l2, t.h2, ncols); }

@@ -1,25 +1,29 @@
-// split_sum.wgsl: second pass of a split reduction: adds the S partial sums of every value.
-//   out[k] = sum_{s<S} partial[s, k],  k < K
-// Letters: S slices, K values.
-// Bindings: 0 params (bound like in every kernel), 1 partial [S,K], 2 out [K] (overwritten).
-// CPU twin: the sum over the batch in the dw part of conv2dBackward (cpu/conv2d.ts), whose
-//   slices conv2d_backward_weight.wgsl computes.
+// split_sum.wgsl: second pass of a split reduction: adds the S partial sums of every value,
+// the first K of them into `out`, the next B into `outB` (conv: dw and db).
+//   v[k] = sum_{s<S} partial[s, k],  k < K + B;  out[k] = v[k],  outB[k] = v[K + k]
+// Letters: S slices, K + B values.
+// Bindings: 0 params (bound like in every kernel), 1 partial [S,K+B], 2 out [K],
+//   3 outB [B] (both overwritten).
+// CPU twin: the sum over the batch in the dw and db parts of conv2dBackward (cpu/conv2d.ts),
+//   whose slices conv2d_backward_weight.wgsl computes.
 // Dispatch: one invocation per value, linear index over (x, z) workgroups of 64.
 struct Params { count: u32, byte_offset: u32, scale: f32, lr: f32, momentum: f32, p0: u32, p1: u32, p2: u32 }
 
 override S: u32;
 override K: u32;
+override B: u32;
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> partial: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
+@group(0) @binding(3) var<storage, read_write> outB: array<f32>;
 
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         @builtin(local_invocation_index) lid: u32) {
   let k = (wid.z * nwg.x + wid.x) * 64u + lid;
-  if (k >= K || params.count == 0u) { return; }
+  if (k >= K + B || params.count == 0u) { return; }
   var sum = 0.0;
-  for (var s = 0u; s < S; s++) { sum += partial[s * K + k]; }
-  out[k] = sum;
+  for (var s = 0u; s < S; s++) { sum += partial[s * (K + B) + k]; }
+  if (k < K) { out[k] = sum; } else { outB[k - K] = sum; }
 }

@@ -50,11 +50,21 @@ async function checkConv(s: Conv2DShape, allocated = s.batch, seed = 1): Promise
     msg: `conv2d_backward_input ${tag}`,
   });
   const S = convWeightSplits(d);
-  const [, , partial] = await runKernel(specs.conv2dBackwardWeight(d), N, [dOut, x, S * w.length]);
-  const [, gDw] = await runKernel(specs.splitSum(S, w.length), N, [partial, w.length]);
+  const [, , partial] = await runKernel(specs.conv2dBackwardWeight(d), N, [
+    dOut,
+    x,
+    S * (w.length + O),
+  ]);
+  const [, gDw, gDb] = await runKernel(specs.splitSum(S, w.length, O), N, [partial, w.length, O]);
   assertAllClose(gDw, dw, { rtol: RTOL, atol: atolFor(dw), msg: `conv2d_backward_weight ${tag}` });
-  const [, gDb] = await runKernel(specs.biasBackward(O, OH * OW), N, [dOut, O]);
-  assertAllClose(gDb, db, { rtol: RTOL, atol: atolFor(db), msg: `bias_backward ${tag}` });
+  assertAllClose(gDb, db, {
+    rtol: RTOL,
+    atol: atolFor(db),
+    msg: `conv2d_backward_weight (bias) ${tag}`,
+  });
+  // bias_backward with positions (P > 1): the executor uses it for dense only (P = 1).
+  const [, gDbAlone] = await runKernel(specs.biasBackward(O, OH * OW), N, [dOut, O]);
+  assertAllClose(gDbAlone, db, { rtol: RTOL, atol: atolFor(db), msg: `bias_backward ${tag}` });
   if (allocated > N) {
     // Rows past `count` are never written (they keep the NaN fill).
     if (!gOut.subarray(out.length).every(Number.isNaN)) throw new Error(`${tag}: wrote past count`);

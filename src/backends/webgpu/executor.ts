@@ -224,19 +224,19 @@ class WebGpuExecutor implements Executor {
         case "conv2d": {
           const d = convDims(layer);
           const g = (name: string) => this.#param(name, this.#weightGrads);
-          backward.push([specs.biasBackward(d.O, sizeOf(layer.outShape) / d.O), [
-            u,
-            dy,
-            g(layer.bias.name),
-          ]]);
           const S = convWeightSplits(d), K = this.#slots.get(layer.weight.name)!.size;
           const partial = this.#buffer(
-            `the dw slices of layer "${layer.name}"`,
-            S * K * 4,
+            `the dw and db slices of layer "${layer.name}"`,
+            S * (K + d.O) * 4,
             STORAGE,
           );
           backward.push([specs.conv2dBackwardWeight(d), [u, dy, x, partial]]);
-          backward.push([specs.splitSum(S, K), [u, partial, g(layer.weight.name)]]);
+          backward.push([specs.splitSum(S, K, d.O), [
+            u,
+            partial,
+            g(layer.weight.name),
+            g(layer.bias.name),
+          ]]);
           if (dx) {
             backward.push([specs.conv2dBackwardInput(d), [
               u,

@@ -65,17 +65,17 @@ function convConstants(d: ConvDims) {
 
 /**
  * How conv2d_backward_weight.wgsl is laid out: one invocation per (c, i, 5 kernel columns)
- * (`lanes`), each with 10 output channels; `WG` invocations per workgroup (a multiple of 8,
+ * plus one for the bias (`lanes`), each with 10 output channels; `WG` invocations per workgroup (a multiple of 8,
  * at most 256), and `S` batch slices so that about 4096 invocations share the work.
  */
 export function convWeightLayout(d: ConvDims): { S: number; WG: number; lanes: number } {
-  const lanes = d.C * d.KH * Math.ceil(d.KW / 5);
+  const lanes = d.C * d.KH * Math.ceil(d.KW / 5) + 1;
   const WG = Math.min(256, Math.ceil(lanes / 8) * 8);
   const perSlice = Math.ceil(lanes / WG) * WG * Math.ceil(d.O / 10);
   return { S: Math.min(256, Math.max(1, Math.ceil(4096 / perSlice))), WG, lanes };
 }
 
-/** Batch slices of conv2d_backward_weight.wgsl (its partial sums are [S, O, C, KH, KW]). */
+/** Batch slices of conv2d_backward_weight.wgsl (its partial sums are [S, O*C*KH*KW + O]). */
 export function convWeightSplits(d: ConvDims): number {
   return convWeightLayout(d).S;
 }
@@ -125,7 +125,7 @@ export const specs = {
       groups: (n) => [ceilDiv(n, 64), y],
     };
   },
-  /** First pass of dw: partial sums over `convWeightSplits(d)` batch slices. */
+  /** First pass of dw and db: partial sums over `convWeightSplits(d)` batch slices. */
   conv2dBackwardWeight: (d: ConvDims): KernelSpec => {
     const { S, WG, lanes } = convWeightLayout(d);
     return {
@@ -134,13 +134,13 @@ export const specs = {
       groups: () => [ceilDiv(lanes, WG), ceilDiv(d.O, 10), S],
     };
   },
-  /** out[k] = sum of the S partial sums partial[s, k]. */
-  splitSum: (S: number, K: number): KernelSpec => ({
+  /** out[k] (k < K), then outB[k - K] (k < K + B) = sum of the S partial sums partial[s, k]. */
+  splitSum: (S: number, K: number, B: number): KernelSpec => ({
     shader: "split_sum",
-    constants: { S, K },
-    groups: () => [ceilDiv(K, 64), 1],
+    constants: { S, K, B },
+    groups: () => [ceilDiv(K + B, 64), 1],
   }),
-  /** db[k] = sum over batch and the P positions of channel k. */
+  /** db[k] = sum over batch and the P positions of channel k (dense; conv's is in its dw). */
   biasBackward: (K: number, P: number): KernelSpec => ({
     shader: "bias_backward",
     constants: { K, P },
