@@ -165,12 +165,13 @@ async function checkConvStage(
   n = s.batch,
   chunk?: number,
   pipelined?: boolean,
+  wide?: boolean,
 ): Promise<void> {
   const rng = new RandomState(seed);
   const { inChannels: C, height: H, width: W, outChannels: O, kernelH: KH, kernelW: KW } = s;
-  const label = `conv ${JSON.stringify(s)} n=${n} chunk ${chunk} pipelined ${pipelined} pool ${
-    JSON.stringify(pool)
-  } ${kind}`;
+  const label = `conv ${
+    JSON.stringify(s)
+  } n=${n} chunk ${chunk} pipelined ${pipelined} wide ${wide} pool ${JSON.stringify(pool)} ${kind}`;
   const x = rand(rng, s.batch * C * H * W), w = rand(rng, O * C * KH * KW, -0.3, 0.3);
   const b = rand(rng, O, -0.5, 0.5);
   // reference chain on n samples
@@ -189,7 +190,7 @@ async function checkConvStage(
   const expected = new Float32Array(pre.length);
   act(kind, expected, pre);
 
-  const stage = new ConvStage(blas!, s, pool, kind, true, chunk, pipelined);
+  const stage = new ConvStage(blas!, s, pool, kind, true, chunk, pipelined, wide);
   assert.equal(stage.outSize * n, expected.length, label);
   const out = new Float32Array(s.batch * stage.outSize).fill(NaN);
   await stage.forward(out, x, w, b, n);
@@ -272,7 +273,8 @@ Deno.test({
 });
 
 Deno.test({
-  name: "native conv2d: chunks (1, 2, 3 samples, a partial last one), pipelined or not, agree",
+  name:
+    "native conv2d: chunks (1, 2, 3 samples, a partial last one), pipelined or not, dense or wide im2col, agree",
   ignore,
   async fn() {
     const s = {
@@ -287,8 +289,20 @@ Deno.test({
     const p = { poolH: 2, poolW: 2, ignoreBorder: false };
     for (const chunk of [1, 2, 3, 7]) {
       for (const pipelined of [true, false]) {
-        await checkConvStage(s, p, "tanh", 27, 7, chunk, pipelined);
-        await checkConvStage(s, null, null, 28, 5, chunk, pipelined);
+        for (const wide of [false, true]) {
+          await checkConvStage(s, p, "tanh", 27, 7, chunk, pipelined, wide);
+          await checkConvStage(s, null, null, 28, 5, chunk, pipelined, wide);
+          await checkConvStage(
+            s,
+            { ...p, ignoreBorder: true },
+            null,
+            30,
+            6,
+            chunk,
+            pipelined,
+            wide,
+          );
+        }
       }
     }
     // the tutorial's layers with their default chunks (18 and 8 samples) over 20 samples

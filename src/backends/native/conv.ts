@@ -29,7 +29,7 @@
  */
 import type { Conv2DShape } from "../../../cpu/conv2d.ts";
 import type { Blas } from "./blas.ts";
-import { col2im, im2col } from "./im2col.ts";
+import { col2im, col2imWide, im2col, im2colWide, wideColumns } from "./im2col.ts";
 import {
   activateInPlace,
   type Activation,
@@ -51,6 +51,14 @@ export interface FusedPool {
 /** Bytes of one chunk's im2col matrix aimed at (L2 is 1-2 MiB on current x86 cores). */
 const CHUNK_BYTES = 1 << 20;
 
+/**
+ * The wide im2col layout (see `im2colWide`) is taken when it adds at most this share of
+ * unused GEMM columns. LeNet's first conv (+16 %): im2col becomes 25 memcpys per sample and
+ * the forward pass, bound by JavaScript while its small GEMM waits, gets faster; the second
+ * (+44 %) is bound by its GEMMs and keeps the dense layout.
+ */
+const WIDE_MAX_EXTRA = 0.25;
+
 /** Conv2D [+ MaxPool2D] [+ activation] with every buffer allocated once for `maxBatch`. */
 export class ConvStage {
   /** Values per sample of the stage's output. */
@@ -64,6 +72,11 @@ export class ConvStage {
   readonly #outH: number;
   readonly #outW: number;
   readonly #P: number;
+  /** Columns per sample in `#cols` and `#y`: P, or more in the wide layout. */
+  readonly #Q: number;
+  /** Row stride of a sample's output plane in `#y`: OW, or W in the wide layout. */
+  readonly #rowStride: number;
+  readonly #wide: boolean;
   readonly #K: number;
   readonly #inSize: number;
   /** im2col of the whole batch, chunk after chunk, each `[K, Nc·P]`. */
@@ -89,6 +102,8 @@ export class ConvStage {
    * @param chunk Samples per chunk; default: as many as fit the im2col matrix in 1 MiB.
    * @param pipelined Run the GEMMs on another thread beside JavaScript; default: with more
    *   than one core.
+   * @param wide Use the wide im2col layout; default: when it adds at most
+   *   {@link WIDE_MAX_EXTRA} unused columns.
    */
   constructor(
     blas: Blas,
@@ -98,6 +113,7 @@ export class ConvStage {
     needInputGrad: boolean,
     chunk?: number,
     pipelined = navigator.hardwareConcurrency > 1,
+    wide?: boolean,
   ) {
     this.#pipelined = pipelined;
     this.#blas = blas;
@@ -108,14 +124,17 @@ export class ConvStage {
     const K = s.inChannels * s.kernelH * s.kernelW, P = OH * OW;
     this.#P = P;
     this.#K = K;
+    this.#wide = wide ?? wideColumns(s) <= (1 + WIDE_MAX_EXTRA) * P;
+    const Q = this.#Q = this.#wide ? wideColumns(s) : P;
+    this.#rowStride = this.#wide ? s.width : OW;
     this.#inSize = s.inChannels * s.height * s.width;
-    this.chunk = Math.max(1, Math.min(s.batch, chunk ?? Math.floor(CHUNK_BYTES / (4 * K * P))));
+    this.chunk = Math.max(1, Math.min(s.batch, chunk ?? Math.floor(CHUNK_BYTES / (4 * K * Q))));
     const round = pool?.ignoreBorder ? Math.floor : Math.ceil;
     this.#outH = pool ? round(OH / pool.poolH) : OH;
     this.#outW = pool ? round(OW / pool.poolW) : OW;
     this.outSize = s.outChannels * this.#outH * this.#outW;
-    const chunkNP = this.chunk * P, dColsSize = needInputGrad ? K * chunkNP : 0;
-    this.#cols = new Float32Array(K * s.batch * P);
+    const chunkNP = this.chunk * Q, dColsSize = needInputGrad ? K * chunkNP : 0;
+    this.#cols = new Float32Array(K * s.batch * Q);
     this.#y = [
       new Float32Array(s.outChannels * chunkNP),
       new Float32Array(s.outChannels * chunkNP),
@@ -143,14 +162,15 @@ export class ConvStage {
     b: Float32Array,
     n: number,
   ): Promise<void> {
-    const O = this.#s.outChannels, P = this.#P, K = this.#K;
+    const O = this.#s.outChannels, Q = this.#Q, K = this.#K;
+    const unfold = this.#wide ? im2colWide : im2col;
     const threads = this.#oneBlasThread();
     try {
       let gemm: Promise<void> | null = null;
       for (let c = 0, n0 = 0; n0 < n; c++, n0 += this.chunk) {
-        const nc = Math.min(this.chunk, n - n0), NP = nc * P, y = this.#y[c & 1];
-        const cols = this.#cols.subarray(K * n0 * P, K * (n0 + nc) * P);
-        im2col(cols, x, { ...this.#s, batch: nc }, 0, n0 * this.#inSize);
+        const nc = Math.min(this.chunk, n - n0), NP = nc * Q, y = this.#y[c & 1];
+        const cols = this.#cols.subarray(K * n0 * Q, K * (n0 + nc) * Q);
+        unfold(cols, x, { ...this.#s, batch: nc }, 0, n0 * this.#inSize);
         await gemm;
         gemm = this.#gemm(false, false, O, NP, K, w, K, cols, NP, 0, y, NP);
         // meanwhile: the previous chunk's epilogue
@@ -188,7 +208,7 @@ export class ConvStage {
     if (dx !== null && this.#dCols[0].length === 0) {
       throw new Error("ConvStage: built without an input gradient");
     }
-    const O = this.#s.outChannels, P = this.#P, K = this.#K;
+    const O = this.#s.outChannels, Q = this.#Q, K = this.#K;
     const dPre = this.#act ? this.#dPre : dOut, dys = this.#y, dCols = this.#dCols;
     const chunks = Math.ceil(n / this.chunk);
     const size = (c: number) => Math.min(this.chunk, n - c * this.chunk);
@@ -198,8 +218,8 @@ export class ConvStage {
     const threads = this.#oneBlasThread();
     try {
       for (let c = 0; c < chunks; c++) {
-        const n0 = c * this.chunk, NP = size(c) * P, dy = dys[c & 1], dc = dCols[c & 1];
-        const cols = this.#cols.subarray(K * n0 * P, K * n0 * P + K * NP);
+        const n0 = c * this.chunk, NP = size(c) * Q, dy = dys[c & 1], dc = dCols[c & 1];
+        const cols = this.#cols.subarray(K * n0 * Q, K * n0 * Q + K * NP);
         let gemm = this.#gemm(false, true, O, K, NP, dy, NP, cols, NP, c ? 1 : 0, dw, K);
         if (dx !== null) {
           gemm = gemm.then(() => this.#gemm(true, false, K, NP, O, w, K, dy, NP, 0, dc, NP));
@@ -218,7 +238,8 @@ export class ConvStage {
 
   /** Bias, pooling and activation of one chunk's GEMM output `y`, into `out` (NCHW). */
   #epilogue(out: Float32Array, y: Float32Array, b: Float32Array, n0: number, nc: number): void {
-    const O = this.#s.outChannels, P = this.#P, NP = nc * P, at = n0 * this.outSize;
+    const O = this.#s.outChannels, P = this.#P, Q = this.#Q, NP = nc * Q;
+    const at = n0 * this.outSize, R = this.#rowStride;
     if (this.#pool) {
       const g: PoolGeometry = {
         batch: nc,
@@ -229,16 +250,21 @@ export class ConvStage {
         poolW: this.#pool.poolW,
         outH: this.#outH,
         outW: this.#outW,
-        nStride: P, // Y is [O, Nc·P]: sample i of channel o at o·Nc·P + i·P
+        nStride: Q, // Y is [O, Nc·Q]: sample i of channel o at o·Nc·Q + i·Q
         cStride: NP,
+        rowStride: R,
       };
       const end = at + nc * this.outSize;
       maxPoolForward(out.subarray(at, end), this.#argmax.subarray(at, end), y, g, b, this.#act);
     } else {
+      const OH = this.#outH, OW = this.#outW;
       for (let i = 0; i < nc; i++) {
         for (let o = 0; o < O; o++) {
-          const src = o * NP + i * P, dst = at + (i * O + o) * P, bo = b[o];
-          for (let p = 0; p < P; p++) out[dst + p] = y[src + p] + bo;
+          const bo = b[o];
+          for (let r = 0, src = o * NP + i * Q, dst = at + (i * O + o) * P; r < OH; r++) {
+            for (let q = 0; q < OW; q++) out[dst++] = y[src + q] + bo;
+            src += R;
+          }
         }
       }
       activateInPlace(this.#act, out.subarray(at, at + nc * this.outSize), nc * this.outSize);
@@ -247,10 +273,11 @@ export class ConvStage {
 
   /** One chunk's `dY[O, Nc·P]` from the pre-activation gradient; adds to the bias gradient. */
   #scatter(dy: Float32Array, dPre: Float32Array, n0: number, nc: number): void {
-    const O = this.#s.outChannels, P = this.#P, NP = nc * P, outSize = this.outSize;
+    const O = this.#s.outChannels, Q = this.#Q, NP = nc * Q, outSize = this.outSize;
     const outP = this.#outH * this.#outW, dbSum = this.#dbSum, argmax = this.#argmax;
+    // the positions no output comes from get zero (the GEMMs read the wide layout's too)
+    if (this.#pool || this.#wide) dy.fill(0, 0, O * NP);
     if (this.#pool) {
-      dy.fill(0, 0, O * NP);
       for (let i = 0; i < nc; i++) {
         for (let o = 0; o < O; o++) {
           const base = (n0 + i) * outSize + o * outP;
@@ -264,14 +291,16 @@ export class ConvStage {
         }
       }
     } else {
+      const OH = this.#outH, OW = this.#outW, R = this.#rowStride;
       for (let i = 0; i < nc; i++) {
         for (let o = 0; o < O; o++) {
-          const src = (n0 + i) * outSize + o * P, dst = o * NP + i * P;
-          let sum = 0;
-          for (let p = 0; p < P; p++) {
-            const g = dPre[src + p];
-            dy[dst + p] = g;
-            sum += g;
+          let src = (n0 + i) * outSize + o * outP, sum = 0;
+          for (let r = 0, dst = o * NP + i * Q; r < OH; r++, dst += R) {
+            for (let q = 0; q < OW; q++) {
+              const g = dPre[src++];
+              dy[dst + q] = g;
+              sum += g;
+            }
           }
           dbSum[o] += sum;
         }
@@ -280,7 +309,8 @@ export class ConvStage {
   }
 
   #col2im(dx: Float32Array, dCols: Float32Array, c: number, nc: number): void {
-    col2im(dx, dCols, { ...this.#s, batch: nc }, c * this.chunk * this.#inSize);
+    const fold = this.#wide ? col2imWide : col2im;
+    fold(dx, dCols, { ...this.#s, batch: nc }, c * this.chunk * this.#inSize);
   }
 
   /** `C = A·B + beta·C` on another thread when pipelined, else now. */

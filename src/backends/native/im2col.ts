@@ -83,3 +83,80 @@ export function col2im(dx: Float32Array, dCols: Float32Array, s: Conv2DShape, dx
     }
   }
 }
+
+/**
+ * Columns per sample of the "wide" layout of {@link im2colWide}: the output rows keep the
+ * input's row stride W, so a sample spans `(OH - 1)·W + OW` columns, of which the
+ * `W - OW` at the end of each output row but the last are unused.
+ *
+ * @param s The convolution shape.
+ * @returns `(OH - 1)·W + OW`.
+ */
+export function wideColumns(s: Conv2DShape): number {
+  const OH = s.height - s.kernelH + 1, OW = s.width - s.kernelW + 1;
+  return (OH - 1) * s.width + OW;
+}
+
+/**
+ * {@link im2col} in the wide layout: with `Q` = {@link wideColumns},
+ *   cols[(c·KH + i)·KW + j, n·Q + y·W + x] = x[n, c, y + i, x + j]
+ * so each row of a sample is ONE contiguous run of the input, `x[n, c]` from `i·W + j` on
+ * (a memcpy instead of a copy per output row). The unused columns (x >= OW) hold input
+ * values; the GEMM computes garbage there, which the caller skips.
+ *
+ * @param cols Output `[C·KH·KW, N·Q]` starting at `colsAt`, overwritten.
+ * @param x Input `[N, C, H, W]` starting at `xAt`.
+ * @param s The convolution shape (`batch` = N).
+ * @param colsAt Offset of the output in `cols`.
+ * @param xAt Offset of the input in `x`.
+ */
+export function im2colWide(
+  cols: Float32Array,
+  x: Float32Array,
+  s: Conv2DShape,
+  colsAt = 0,
+  xAt = 0,
+): void {
+  const { batch: N, inChannels: C, height: H, width: W, kernelH: KH, kernelW: KW } = s;
+  const Q = wideColumns(s), HW = H * W, CHW = C * HW;
+  let d = colsAt;
+  for (let c = 0; c < C; c++) {
+    for (let i = 0; i < KH; i++) {
+      for (let j = 0; j < KW; j++) {
+        for (let n = 0, src = xAt + c * HW + i * W + j; n < N; n++, src += CHW, d += Q) {
+          cols.set(x.subarray(src, src + Q), d);
+        }
+      }
+    }
+  }
+}
+
+/**
+ * The adjoint of {@link im2colWide}: sums each column back onto the input positions it came
+ * from. The unused columns of `dCols` must be zero.
+ *
+ * @param dx Output `[N, C, H, W]` starting at `dxAt`, overwritten.
+ * @param dCols Input `[C·KH·KW, N·Q]`.
+ * @param s The convolution shape (`batch` = N).
+ * @param dxAt Offset of the output in `dx`.
+ */
+export function col2imWide(
+  dx: Float32Array,
+  dCols: Float32Array,
+  s: Conv2DShape,
+  dxAt = 0,
+): void {
+  const { batch: N, inChannels: C, height: H, width: W, kernelH: KH, kernelW: KW } = s;
+  const Q = wideColumns(s), HW = H * W, CHW = C * HW;
+  dx.fill(0, dxAt, dxAt + N * CHW);
+  let d = 0;
+  for (let c = 0; c < C; c++) {
+    for (let i = 0; i < KH; i++) {
+      for (let j = 0; j < KW; j++) {
+        for (let n = 0, dst = dxAt + c * HW + i * W + j; n < N; n++, dst += CHW) {
+          for (let q = 0; q < Q; q++) dx[dst + q] += dCols[d++];
+        }
+      }
+    }
+  }
+}
