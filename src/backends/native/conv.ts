@@ -21,6 +21,9 @@
  * core (`navigator.hardwareConcurrency` 1, e.g. under `taskset`) every hand-over between the
  * threads waits for a time slice (conv0 forward: 127 ms instead of ~25), so there the GEMMs
  * run in sequence, on the calling thread.
+ * A backward pass that also computes the input gradient is bound by its two GEMMs per chunk
+ * (LeNet's second conv: ~35 ms of GEMMs on one thread beside ~13 ms of JavaScript), so it runs
+ * in sequence with all of OpenBLAS's threads instead: 31 vs 37-41 ms on 2 quiet cores.
  *
  * Dimension letters: N batch, C in channels, H x W input, O filters, KH x KW kernel,
  * OH x OW conv output, P = OH·OW, K = C·KH·KW; pooled output PH x PW (or OH x OW).
@@ -90,6 +93,7 @@ export class ConvStage {
   readonly #argmax: Int32Array;
   readonly #dbSum: Float64Array;
   readonly #pipelined: boolean;
+  readonly #pipelinedBackward: boolean;
 
   /**
    * Allocates every buffer for `s.batch` samples.
@@ -100,8 +104,10 @@ export class ConvStage {
    * @param act An activation fused last, or null.
    * @param needInputGrad False for the first stage (no dx, no dCols buffers).
    * @param chunk Samples per chunk; default: as many as fit the im2col matrix in 1 MiB.
-   * @param pipelined Run the GEMMs on another thread beside JavaScript; default: with more
-   *   than one core.
+   * @param pipelined Run the forward GEMMs on another thread beside JavaScript; default: with
+   *   more than one core.
+   * @param pipelinedBackward The same for the backward GEMMs; default: when `pipelined` and
+   *   there is no input gradient (else the GEMMs dominate and get every BLAS thread).
    * @param wide Use the wide im2col layout; default: when it adds at most
    *   {@link WIDE_MAX_EXTRA} unused columns.
    */
@@ -114,8 +120,10 @@ export class ConvStage {
     chunk?: number,
     pipelined = navigator.hardwareConcurrency > 1,
     wide?: boolean,
+    pipelinedBackward = pipelined && !needInputGrad,
   ) {
     this.#pipelined = pipelined;
+    this.#pipelinedBackward = pipelinedBackward;
     this.#blas = blas;
     this.#s = s;
     this.#pool = pool;
@@ -164,7 +172,7 @@ export class ConvStage {
   ): Promise<void> {
     const O = this.#s.outChannels, Q = this.#Q, K = this.#K;
     const unfold = this.#wide ? im2colWide : im2col;
-    const threads = this.#oneBlasThread();
+    const pipelined = this.#pipelined, threads = this.#oneBlasThread(pipelined);
     try {
       let gemm: Promise<void> | null = null;
       for (let c = 0, n0 = 0; n0 < n; c++, n0 += this.chunk) {
@@ -172,7 +180,7 @@ export class ConvStage {
         const cols = this.#cols.subarray(K * n0 * Q, K * (n0 + nc) * Q);
         unfold(cols, x, { ...this.#s, batch: nc }, 0, n0 * this.#inSize);
         await gemm;
-        gemm = this.#gemm(false, false, O, NP, K, w, K, cols, NP, 0, y, NP);
+        gemm = this.#gemm(pipelined, false, false, O, NP, K, w, K, cols, NP, 0, y, NP);
         // meanwhile: the previous chunk's epilogue
         if (c > 0) this.#epilogue(out, this.#y[(c - 1) & 1], b, n0 - this.chunk, this.chunk);
       }
@@ -215,14 +223,16 @@ export class ConvStage {
     activationBackward(this.#act, dPre, dOut, out, n * this.outSize);
     this.#dbSum.fill(0);
     this.#scatter(dys[0], dPre, 0, size(0));
-    const threads = this.#oneBlasThread();
+    const pipelined = this.#pipelinedBackward, threads = this.#oneBlasThread(pipelined);
     try {
       for (let c = 0; c < chunks; c++) {
         const n0 = c * this.chunk, NP = size(c) * Q, dy = dys[c & 1], dc = dCols[c & 1];
         const cols = this.#cols.subarray(K * n0 * Q, K * n0 * Q + K * NP);
-        let gemm = this.#gemm(false, true, O, K, NP, dy, NP, cols, NP, c ? 1 : 0, dw, K);
+        let gemm = this.#gemm(pipelined, false, true, O, K, NP, dy, NP, cols, NP, c ? 1 : 0, dw, K);
         if (dx !== null) {
-          gemm = gemm.then(() => this.#gemm(true, false, K, NP, O, w, K, dy, NP, 0, dc, NP));
+          gemm = gemm.then(() =>
+            this.#gemm(pipelined, true, false, K, NP, O, w, K, dy, NP, 0, dc, NP)
+          );
         }
         // meanwhile: the next chunk's dY, the previous chunk's col2im
         if (c + 1 < chunks) this.#scatter(dys[(c + 1) & 1], dPre, n0 + this.chunk, size(c + 1));
@@ -315,6 +325,7 @@ export class ConvStage {
 
   /** `C = A·B + beta·C` on another thread when pipelined, else now. */
   #gemm(
+    pipelined: boolean,
     transA: boolean,
     transB: boolean,
     M: number,
@@ -329,14 +340,14 @@ export class ConvStage {
     ldc: number,
   ): Promise<void> {
     const args = [transA, transB, M, N, K, 1, A, lda, B, ldb, beta, C, ldc] as const;
-    if (this.#pipelined) return this.#blas.sgemmAsync(...args);
+    if (pipelined) return this.#blas.sgemmAsync(...args);
     this.#blas.sgemm(...args);
     return Promise.resolve();
   }
 
   /** While JavaScript works beside the GEMMs, OpenBLAS gets one thread (the other core). */
-  #oneBlasThread(): number | null {
-    if (!this.#pipelined) return null;
+  #oneBlasThread(pipelined: boolean): number | null {
+    if (!pipelined) return null;
     const t = this.#blas.threads();
     if (t !== null && t > 1) this.#blas.setThreads(1);
     return t;
