@@ -289,7 +289,7 @@ export async function run(
   log("... building the model");
   const model = await createModel(c, log);
   const trainDs = model.createDataset(
-    train.images.subarray(0, trainCount * 784),
+    train.images.subarray(0, trainCount * train.height * train.width),
     train.labels.subarray(0, trainCount),
   );
   const validDs = model.createDataset(data.valid.images, data.valid.labels);
