@@ -14,7 +14,7 @@
  * (the maps, which are 8 pixels smaller each way, are placed 4 pixels down so
  * that each output pixel sits over the centre of its 9x9 input window).
  * Without `--image` it uses `examples/sample.png` (a synthetic scene made by
- * `tools/make_sample_image.ts`).
+ * `examples/make_sample_image.ts`).
  *
  * @module
  */

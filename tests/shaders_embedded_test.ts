@@ -3,7 +3,7 @@
  * permission) are exactly the files in `shaders/`: run `deno task embed` after editing one.
  */
 import { SHADERS } from "../src/backends/webgpu/shaders.ts";
-import { readShaders, render } from "../tools/embed_shaders.ts";
+import { readShaders, render } from "../shaders/embed.ts";
 
 Deno.test("shaders: the embedded copy matches shaders/*.wgsl exactly", async () => {
   const files = await readShaders();
@@ -25,6 +25,6 @@ Deno.test("shaders: the embedded copy matches shaders/*.wgsl exactly", async () 
     new URL("../src/backends/webgpu/shaders.ts", import.meta.url),
   );
   if (generated !== render(files)) {
-    throw new Error("src/backends/webgpu/shaders.ts is not what tools/embed_shaders.ts writes");
+    throw new Error("src/backends/webgpu/shaders.ts is not what shaders/embed.ts writes");
   }
 });

@@ -5,7 +5,7 @@
  * 3x3 supersampled. Deterministic: running it again gives the same file.
  *
  * ```sh
- * deno run --allow-write tools/make_sample_image.ts [out.png]
+ * deno run --allow-write examples/make_sample_image.ts [out.png]
  * ```
  *
  * @module
