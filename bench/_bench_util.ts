@@ -403,16 +403,13 @@ export const LENET = {
       const [p, g] = [rand(431080), rand(431080)];
       return () => sgdUpdate(p, g, 0.01);
     },
-    nativeNote: "the executor's loop, per parameter array",
+    nativeNote: "cpu/ sgdUpdate per parameter array, as the native executor calls it",
     native() {
-      // the LeNet's 8 parameter arrays; the loop of NativeExecutor.trainStep (no momentum)
+      // the LeNet's 8 parameter arrays, updated one by one as NativeExecutor.trainStep does
       const sizes = [500, 20, 25000, 50, 400000, 500, 5000, 10];
-      const ps = sizes.map(rand), gs = sizes.map(rand), lr = 0.01;
+      const ps = sizes.map(rand), gs = sizes.map(rand);
       return Promise.resolve(() => {
-        for (let i = 0; i < ps.length; i++) {
-          const p = ps[i], g = gs[i];
-          for (let k = 0; k < p.length; k++) p[k] -= lr * g[k];
-        }
+        for (let i = 0; i < ps.length; i++) sgdUpdate(ps[i], gs[i], 0.01);
       });
     },
   }] as OpCase[],

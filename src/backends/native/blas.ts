@@ -220,45 +220,37 @@ export function tryLoadBlas(path?: string): { blas: Blas } | { error: Error } {
   }
 }
 
+/** The row-major CBLAS argument list of one sgemm call (shared by the sync and async forms). */
+function cblasArgs(
+  transA: boolean,
+  transB: boolean,
+  M: number,
+  N: number,
+  K: number,
+  alpha: number,
+  A: Float32Array,
+  lda: number,
+  B: Float32Array,
+  ldb: number,
+  beta: number,
+  C: Float32Array,
+  ldc: number,
+): Deno.ToNativeParameterTypes<typeof SGEMM_PARAMETERS> {
+  const tA = transA ? TRANS : NO_TRANS, tB = transB ? TRANS : NO_TRANS;
+  return [ROW_MAJOR, tA, tB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc];
+}
+
 function bind(path: string): Blas {
   const lib = Deno.dlopen(path, SYMBOLS);
   const s = lib.symbols;
   return {
     path,
     sgemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc) {
-      s.cblas_sgemm(
-        ROW_MAJOR,
-        transA ? TRANS : NO_TRANS,
-        transB ? TRANS : NO_TRANS,
-        M,
-        N,
-        K,
-        alpha,
-        A,
-        lda,
-        B,
-        ldb,
-        beta,
-        C,
-        ldc,
-      );
+      s.cblas_sgemm(...cblasArgs(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc));
     },
     sgemmAsync(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc) {
       return s.cblas_sgemm_async(
-        ROW_MAJOR,
-        transA ? TRANS : NO_TRANS,
-        transB ? TRANS : NO_TRANS,
-        M,
-        N,
-        K,
-        alpha,
-        A,
-        lda,
-        B,
-        ldb,
-        beta,
-        C,
-        ldc,
+        ...cblasArgs(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc),
       );
     },
     config() {

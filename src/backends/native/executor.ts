@@ -26,6 +26,7 @@ import type {
 } from "../../backend.ts";
 import { softmaxForward } from "../../../cpu/softmax.ts";
 import { errorCount, nllLoss, softmaxNllBackward } from "../../../cpu/nll.ts";
+import { sgdMomentumUpdate, sgdUpdate } from "../../../cpu/sgd.ts";
 import { hostBatch, HostDataset, sizeOf } from "../host.ts";
 import { type Blas, loadBlas } from "./blas.ts";
 import { ConvStage } from "./conv.ts";
@@ -343,12 +344,9 @@ class NativeExecutor implements Executor {
         if (m > 0) {
           let v = this.#velocity.get(name);
           if (!v) this.#velocity.set(name, v = new Float32Array(p.length));
-          for (let k = 0; k < p.length; k++) {
-            v[k] = m * v[k] - lr * g[k];
-            p[k] += v[k];
-          }
+          sgdMomentumUpdate(p, g, v, lr, m);
         } else {
-          for (let k = 0; k < p.length; k++) p[k] -= lr * g[k];
+          sgdUpdate(p, g, lr);
         }
       }
       this.#profile?.stop(t0);
