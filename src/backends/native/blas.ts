@@ -107,8 +107,6 @@ export interface Blas {
   threads(): number | null;
   /** Sets OpenBLAS's thread count; returns false (and does nothing) for other libraries. */
   setThreads(n: number): boolean;
-  /** Unloads the library. */
-  close(): void;
 }
 
 /** Thrown by {@link loadBlas} when no candidate could be loaded; lists each and why. */
@@ -240,7 +238,22 @@ function cblasArgs(
   return [ROW_MAJOR, tA, tB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc];
 }
 
+/**
+ * Libraries loaded so far, by path. A library is loaded once and never closed: OpenBLAS
+ * keeps a pool of threads and buffers that it does not expect to lose under `dlclose`
+ * (closing it per executor corrupted the heap at process exit, rarely, in CI).
+ */
+const loaded = new Map<string, Blas>();
+
 function bind(path: string): Blas {
+  const cached = loaded.get(path);
+  if (cached) return cached;
+  const blas = open(path);
+  loaded.set(path, blas);
+  return blas;
+}
+
+function open(path: string): Blas {
   const lib = Deno.dlopen(path, SYMBOLS);
   const s = lib.symbols;
   return {
@@ -266,7 +279,6 @@ function bind(path: string): Blas {
       s.openblas_set_num_threads(n);
       return true;
     },
-    close: () => lib.close(),
   };
 }
 

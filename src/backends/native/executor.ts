@@ -382,12 +382,12 @@ class NativeExecutor implements Executor {
   dispose(): void {
     if (this.#disposed) return;
     this.#disposed = true;
-    // after the work already queued: a GEMM may still be running on another thread
+    // after the work already queued: a GEMM may still be running on another thread.
+    // The BLAS library itself stays loaded for the process (see blas.ts).
     this.#queue.then(() => {
       this.#params.clear();
       this.#paramGrads.clear();
       this.#velocity.clear();
-      this.#blas.close();
     });
   }
 }
