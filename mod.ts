@@ -26,10 +26,16 @@
  *
  * @module
  */
-export { Conv2D, Dense, MaxPool2D, Sigmoid, Softmax, Tanh } from "./src/layers.ts";
-export type { Conv2DOptions, DenseOptions, Layer, MaxPool2DOptions } from "./src/layers.ts";
+export { Conv2D, Dense, lenet5, MaxPool2D, Sigmoid, Softmax, Tanh } from "./src/layers.ts";
+export type {
+  Conv2DOptions,
+  DenseOptions,
+  Layer,
+  LeNet5Options,
+  MaxPool2DOptions,
+} from "./src/layers.ts";
 export { Dataset, initialParams, Sequential } from "./src/model.ts";
-export type { Evaluation, ModelOptions, Tensor, TrainOptions } from "./src/model.ts";
+export type { Evaluation, InitOptions, ModelOptions, Tensor, TrainOptions } from "./src/model.ts";
 export type {
   ActivationPlan,
   BackendName,

@@ -9,16 +9,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import {
-  Conv2D,
-  type Dataset,
-  Dense,
-  MaxPool2D,
-  Sequential,
-  Softmax,
-  Tanh,
-  type Tensor,
-} from "../mod.ts";
+import { type Dataset, lenet5, Sequential, type Tensor } from "../mod.ts";
 import type { BackendName } from "../src/backend.ts";
 import { loadMnist } from "../src/data/mnist_deno.ts";
 import { loadCheckpoint, saveCheckpoint } from "../src/checkpoint_deno.ts";
@@ -43,6 +34,9 @@ Model and training (defaults are the tutorial's)
   --hidden N            hidden units (500)
   --patience N          early-stopping patience in iterations (10000)
   --seed N              RandomState seed of the initial weights (23455)
+  --convention NAME     tutorial (default): exactly the tutorial's start, pixels k/256 as in its
+                        mnist.pkl.gz and the drawn conv kernels flipped (Theano's conv2d is a
+                        true convolution); usual: pixels k/255 and the draws used unflipped
 Checkpoints
   --save PATH           write a safetensors checkpoint after every epoch (atomically)
   --resume PATH         continue training from a checkpoint written by --save
@@ -61,6 +55,7 @@ export interface Config {
   hidden: number;
   patience: number;
   seed: number;
+  convention: "tutorial" | "usual";
   data?: string;
   dataset: "mnist" | "fashion-mnist";
   limit?: number;
@@ -113,6 +108,7 @@ export function parseConfig(args: string[]): Config | "help" {
         hidden: { type: "string" },
         patience: { type: "string" },
         seed: { type: "string" },
+        convention: { type: "string" },
         data: { type: "string" },
         dataset: { type: "string" },
         limit: { type: "string" },
@@ -134,6 +130,10 @@ export function parseConfig(args: string[]): Config | "help" {
   if (dataset !== "mnist" && dataset !== "fashion-mnist") {
     throw new UsageError(`--dataset must be mnist or fashion-mnist, got "${dataset}"`);
   }
+  const convention = v.convention ?? "tutorial";
+  if (convention !== "tutorial" && convention !== "usual") {
+    throw new UsageError(`--convention must be tutorial or usual, got "${convention}"`);
+  }
   let kernels: [number, number] = [20, 50];
   if (v.kernels !== undefined) {
     const parts = v.kernels.split(",");
@@ -151,6 +151,7 @@ export function parseConfig(args: string[]): Config | "help" {
     hidden: int("hidden", v.hidden, 1) ?? 500,
     patience: int("patience", v.patience, 1) ?? 10000,
     seed: int("seed", v.seed, 0) ?? 23455,
+    convention,
     data: v.data,
     dataset,
     limit: int("limit", v.limit, 1),
@@ -159,19 +160,15 @@ export function parseConfig(args: string[]): Config | "help" {
   };
 }
 
-function lenetLayers(c: Config) {
-  return [
-    new Conv2D({ filters: c.kernels[0], kernelSize: 5 }),
-    new MaxPool2D({ poolSize: 2 }),
-    new Tanh(),
-    new Conv2D({ filters: c.kernels[1], kernelSize: 5 }),
-    new MaxPool2D({ poolSize: 2 }),
-    new Tanh(),
-    new Dense({ units: c.hidden }),
-    new Tanh(),
-    new Dense({ units: 10 }),
-    new Softmax(),
-  ];
+/**
+ * The factor applied to each pixel byte: the tutorial's `mnist.pkl.gz` holds `k / 256`
+ * (largest value 255/256, the LISA lab's conversion); the usual convention is `k / 255`.
+ *
+ * @param convention `"tutorial"` or `"usual"`.
+ * @returns The scale for `createDataset`.
+ */
+export function pixelScale(convention: Config["convention"]): number {
+  return convention === "tutorial" ? 1 / 256 : 1 / 255;
 }
 
 async function hardwareGpu(): Promise<boolean> {
@@ -187,9 +184,10 @@ async function hardwareGpu(): Promise<boolean> {
 async function createModel(c: Config, log: (line: string) => void): Promise<Sequential> {
   const options = {
     inputShape: [1, 28, 28],
-    layers: lenetLayers(c),
+    layers: lenet5({ kernels: c.kernels, hidden: c.hidden }),
     batchSize: c.batchSize,
     seed: c.seed,
+    theanoKernels: c.convention === "tutorial",
   };
   if (c.backend !== "auto") return await Sequential.create({ ...options, backend: c.backend });
   // Fastest first: a real GPU, then BLAS through FFI, then WebGPU on a software
@@ -257,7 +255,12 @@ async function writeCheckpoint(path: string, model: Sequential, s: TrainState, c
   await saveCheckpoint(path, weights, {
     format: "lenet-webgpu/1",
     state: JSON.stringify(s),
-    config: JSON.stringify({ kernels: c.kernels, hidden: c.hidden, batchSize: c.batchSize }),
+    config: JSON.stringify({
+      kernels: c.kernels,
+      hidden: c.hidden,
+      batchSize: c.batchSize,
+      convention: c.convention,
+    }),
   });
 }
 
@@ -288,12 +291,19 @@ export async function run(
   const trainCount = Math.min(train.count, c.limit ?? train.count);
   log("... building the model");
   const model = await createModel(c, log);
+  const scale = pixelScale(c.convention);
+  log(
+    c.convention === "tutorial"
+      ? "... the tutorial's convention: pixels k/256, drawn conv kernels flipped as Theano's conv2d uses them"
+      : "... the usual convention: pixels k/255, drawn conv kernels used as cross-correlation weights",
+  );
   const trainDs = model.createDataset(
     train.images.subarray(0, trainCount * train.height * train.width),
     train.labels.subarray(0, trainCount),
+    { scale },
   );
-  const validDs = model.createDataset(data.valid.images, data.valid.labels);
-  const testDs = model.createDataset(data.test.images, data.test.labels);
+  const validDs = model.createDataset(data.valid.images, data.valid.labels, { scale });
+  const testDs = model.createDataset(data.test.images, data.test.labels, { scale });
 
   const nTrain = Math.floor(trainCount / c.batchSize);
   if (nTrain < 1) {

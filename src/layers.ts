@@ -245,6 +245,47 @@ export class Softmax {
   }
 }
 
+/** Options of {@link lenet5}. */
+export interface LeNet5Options {
+  /** Kernels of the two convolutional layers (the tutorial's `nkerns`). Default `[20, 50]`. */
+  kernels?: [number, number];
+  /** Units of the tanh hidden layer. Default 500. */
+  hidden?: number;
+  /** Number of classes. Default 10. */
+  classes?: number;
+}
+
+/**
+ * The tutorial's LeNet as a layer list: two 5x5 conv + 2x2 max-pool + tanh stages,
+ * a tanh hidden layer and a softmax (`evaluate_lenet5` of convolutional_mlp.py).
+ *
+ * @param options Kernels, hidden units, classes (defaults are the tutorial's).
+ * @returns Fresh layers for {@link Sequential.create}.
+ *
+ * @example
+ * ```ts
+ * import { lenet5 } from "./layers.ts";
+ * const layers = lenet5({ kernels: [20, 50], hidden: 500 });
+ * console.log(layers.map((l) => l.kind).join(" "));
+ * // conv2d maxpool2d tanh conv2d maxpool2d tanh dense tanh dense softmax
+ * ```
+ */
+export function lenet5(options: LeNet5Options = {}): Layer[] {
+  const [k0, k1] = options.kernels ?? [20, 50];
+  return [
+    new Conv2D({ filters: k0, kernelSize: 5 }),
+    new MaxPool2D({ poolSize: 2 }),
+    new Tanh(),
+    new Conv2D({ filters: k1, kernelSize: 5 }),
+    new MaxPool2D({ poolSize: 2 }),
+    new Tanh(),
+    new Dense({ units: options.hidden ?? 500 }),
+    new Tanh(),
+    new Dense({ units: options.classes ?? 10 }),
+    new Softmax(),
+  ];
+}
+
 const KIND_LABEL = {
   conv2d: "Conv2D",
   maxpool2d: "MaxPool2D",

@@ -9,6 +9,7 @@ import type { BackendName, BatchSource, DeviceDataset, Executor, NetworkPlan } f
 import { formatShape, type Layer, planNetwork } from "./layers.ts";
 import { RandomState } from "./random.ts";
 import { createCpuExecutor } from "./backends/cpu.ts";
+import { flipKernels } from "../cpu/conv2d.ts";
 
 /** A dense row-major float tensor. */
 export interface Tensor {
@@ -30,6 +31,13 @@ export interface ModelOptions {
   batchSize?: number;
   /** Seed of the `RandomState` drawing the initial weights. Default 23455 (the tutorial's). */
   seed?: number;
+  /**
+   * Orient the drawn conv kernels as Theano does (default false). Theano's `conv2d` is a
+   * true convolution (it flips the kernel); ours is a cross-correlation. With true, every
+   * drawn kernel is rotated by 180° before use, so the initial network computes exactly
+   * what the tutorial's Theano network computes from the same `RandomState` draws.
+   */
+  theanoKernels?: boolean;
   /** WebGPU only: a device to use instead of requesting one. */
   device?: GPUDevice;
   /** Native only: path of a CBLAS shared library to load first. */
@@ -102,25 +110,52 @@ async function createExecutor(plan: NetworkPlan, options: ModelOptions): Promise
   }
 }
 
+/** Options of {@link initialParams}. */
+export interface InitOptions {
+  /** Rotate every drawn conv kernel by 180° (Theano's orientation); see {@link ModelOptions}. */
+  theanoKernels?: boolean;
+}
+
 /**
  * Draws the tutorial's initial parameters for a plan, in layer order, from
  * `RandomState(seed)`.
  *
  * @param plan The resolved network.
  * @param seed The RandomState seed.
+ * @param options `theanoKernels`: flip the drawn conv kernels (the tutorial's orientation).
  * @returns One Float32Array per parameter name.
+ *
+ * @example The tutorial's first conv weight, drawn and oriented as Theano uses it
+ * ```ts
+ * import { initialParams } from "./model.ts";
+ * import { lenet5, planNetwork } from "./layers.ts";
+ * const plan = planNetwork([1, 28, 28], lenet5(), 500);
+ * const drawn = initialParams(plan, 23455).get("conv0.weight")!;
+ * const theano = initialParams(plan, 23455, { theanoKernels: true }).get("conv0.weight")!;
+ * console.log(theano[0] === drawn[24]); // true: kernel 0 rotated by 180°
+ * ```
  */
-export function initialParams(plan: NetworkPlan, seed: number): Map<string, Float32Array> {
+export function initialParams(
+  plan: NetworkPlan,
+  seed: number,
+  options: InitOptions = {},
+): Map<string, Float32Array> {
   const rng = new RandomState(seed);
+  const convWeights = new Set(
+    plan.layers.flatMap((l) => l.kind === "conv2d" ? [l.weight.name] : []),
+  );
   const out = new Map<string, Float32Array>();
   for (const p of plan.params) {
     const size = p.shape.reduce((a, b) => a * b, 1);
-    out.set(
-      p.name,
-      p.init.kind === "zeros"
-        ? new Float32Array(size)
-        : Float32Array.from(rng.uniform(-p.init.bound, p.init.bound, size)),
-    );
+    let values = p.init.kind === "zeros"
+      ? new Float32Array(size)
+      : Float32Array.from(rng.uniform(-p.init.bound, p.init.bound, size));
+    if (options.theanoKernels && convWeights.has(p.name)) {
+      const [outChannels, inChannels, kernelH, kernelW] = p.shape;
+      const shape = { batch: 1, inChannels, height: kernelH, width: kernelW };
+      values = flipKernels(values, { ...shape, outChannels, kernelH, kernelW });
+    }
+    out.set(p.name, values);
   }
   return out;
 }
@@ -176,7 +211,9 @@ export class Sequential {
   static async create(options: ModelOptions): Promise<Sequential> {
     const plan = planNetwork(options.inputShape, options.layers, options.batchSize ?? 500);
     const exec = await createExecutor(plan, options);
-    await exec.setParams(initialParams(plan, options.seed ?? 23455));
+    await exec.setParams(
+      initialParams(plan, options.seed ?? 23455, { theanoKernels: options.theanoKernels }),
+    );
     return new Sequential(plan, exec);
   }
 

@@ -208,10 +208,12 @@ export async function parseMnist(
 }
 
 /**
- * Converts u8 pixels to floats in `[0, 1]` by dividing by 255.
+ * Converts u8 pixels to floats: divided by 255 (default, into `[0, 1]`), or times
+ * `scale`; the tutorial's `mnist.pkl.gz` holds `k / 256` (`scale` 1/256).
  *
  * @param images The u8 pixels.
  * @param into Optional output buffer of at least `images.length` floats.
+ * @param scale Factor per byte (default 1/255).
  * @returns The floats: `into` (a view of its first `images.length` elements when
  *   it is longer), or a new `Float32Array`.
  * @throws {Error} When `into` is too short.
@@ -222,13 +224,15 @@ export async function parseMnist(
  * console.log(Array.from(toFloat(new Uint8Array([0, 255])))); // [0, 1]
  * ```
  */
-export function toFloat(images: Uint8Array, into?: Float32Array): Float32Array {
+export function toFloat(images: Uint8Array, into?: Float32Array, scale = 1 / 255): Float32Array {
   const n = images.length;
   if (into && into.length < n) {
     throw new Error(`toFloat: output has ${into.length} elements, need ${n}`);
   }
   const out = into ? (into.length === n ? into : into.subarray(0, n)) : new Float32Array(n);
-  for (let i = 0; i < n; i++) out[i] = images[i] / 255;
+  // Division by 255 (not multiplication by its float reciprocal) keeps 255 -> exactly 1.
+  if (scale === 1 / 255) { for (let i = 0; i < n; i++) out[i] = images[i] / 255; }
+  else for (let i = 0; i < n; i++) out[i] = images[i] * scale;
   return out;
 }
 
