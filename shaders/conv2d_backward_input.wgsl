@@ -63,7 +63,7 @@ fn load4(row: u32, col: i32) -> vec4f {
   let k = vec4i(col) + vec4i(0, 1, 2, 3);
   let v = vec4f(dOut[row + u32(clamp(k.x, 0, i32(OW) - 1))], dOut[row + u32(clamp(k.y, 0, i32(OW) - 1))],
                 dOut[row + u32(clamp(k.z, 0, i32(OW) - 1))], dOut[row + u32(clamp(k.w, 0, i32(OW) - 1))]);
-  return select(vec4f(0.0), v, k >= vec4i(0) & k < vec4i(i32(OW)));
+  return select(vec4f(0.0), v, (k >= vec4i(0)) & (k < vec4i(i32(OW))));
 }
 
 // Column k takes d[k - j] * w_j, d = (a, b) the 8 dOut columns q0-j0 .. q0-j0+7.
