@@ -101,6 +101,19 @@ Deno.test("lenet example: flags and their errors", () => {
   );
 });
 
+Deno.test("lenet example: --convention tutorial (default) or usual, anything else refused", () => {
+  assert.equal((parseConfig([]) as Config).convention, "tutorial");
+  assert.equal((parseConfig(["--convention", "tutorial"]) as Config).convention, "tutorial");
+  assert.equal((parseConfig(["--convention=usual"]) as Config).convention, "usual");
+  for (const bad of ["theano", "Usual", ""]) {
+    assertThrowsWith(
+      () => parseConfig(["--convention", bad]),
+      UsageError,
+      `--convention must be tutorial or usual, got "${bad}"`,
+    );
+  }
+});
+
 Deno.test("lenet example: a short run on tiny synthetic data learns, checkpoints and resumes", async () => {
   const dir = await tinyMnist();
   const ckpt = `${dir}/run.safetensors`;
