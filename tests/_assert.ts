@@ -5,7 +5,14 @@
  * @module
  */
 
-import { AssertionError } from "node:assert";
+/** Thrown by the assertions (a plain Error subclass: these helpers also run in a browser page). */
+export class AssertionError extends Error {
+  /** @param options `message`: what failed. */
+  constructor(options: { message: string }) {
+    super(options.message);
+    this.name = "AssertionError";
+  }
+}
 
 /** Options of {@linkcode assertAllClose}. */
 export interface AllCloseOptions {

@@ -1,0 +1,401 @@
+/**
+ * The WebGPU kernel parity cases, shared by the Deno tests (`tests/<op>_webgpu_test.ts`) and
+ * the browser tests (`tests/kernels_browser_test.ts`, which runs the same cases in a Chromium
+ * page through `tests/_page.ts`). Each case dispatches kernels on the current WebGPU device
+ * (`./_webgpu.ts`) and compares every output with the `cpu/` reference, llm.c style.
+ *
+ * Tolerances (|gpu - cpu| <= rtol * |cpu| + atol):
+ * - conv2d, dense: RTOL = 1e-4, atol = 1e-5 * max|cpu| (float32 sums against float64 ones);
+ * - maxpool2d: exact (pooling only selects values), ties go to the first maximum;
+ * - tanh, sigmoid: rtol 1e-5, atol 1e-6 (one float32 op each), large inputs included;
+ * - softmax, NLL: probabilities and gradients rtol 1e-5 / atol 1e-7, mean loss rtol 1e-5,
+ *   the error count exact.
+ *
+ * @module
+ */
+import { conv2dBackward, conv2dForward, type Conv2DShape } from "../cpu/conv2d.ts";
+import { denseBackward, denseForward, type DenseShape } from "../cpu/dense.ts";
+import { maxPool2dBackward, maxPool2dForward, type MaxPool2DShape } from "../cpu/maxpool2d.ts";
+import { tanhBackward, tanhForward } from "../cpu/tanh.ts";
+import { sigmoidBackward, sigmoidForward } from "../cpu/sigmoid.ts";
+import { softmaxForward } from "../cpu/softmax.ts";
+import { errorCount, nllLoss, softmaxNllBackward } from "../cpu/nll.ts";
+import { type ConvDims, convWeightSplits, specs } from "../src/backends/webgpu/kernels.ts";
+import { RandomState } from "../src/random.ts";
+import { assertAllClose } from "./_assert.ts";
+import { atolFor, randomArray, RTOL, runKernel } from "./_webgpu.ts";
+
+/** One parity case: a test name and what it runs. */
+export interface KernelCase {
+  /** The op group, the `<op>` of `tests/<op>_webgpu_test.ts`. */
+  op: "conv2d" | "dense" | "maxpool2d" | "activations" | "softmax_nll";
+  /** The test's name. */
+  name: string;
+  /** Runs the kernels and throws on the first mismatch. */
+  run: () => Promise<void>;
+}
+
+// ---------------------------------------------------------------- conv2d
+
+async function checkConv(s: Conv2DShape, allocated = s.batch, seed = 1): Promise<void> {
+  const rng = new RandomState(seed);
+  const { batch: N, inChannels: C, height: H, width: W, outChannels: O } = s;
+  const { kernelH: KH, kernelW: KW } = s;
+  const OH = H - KH + 1, OW = W - KW + 1;
+  const d: ConvDims = { C, H, W, O, KH, KW };
+  const x = randomArray(rng, allocated * C * H * W);
+  const w = randomArray(rng, O * C * KH * KW, -0.5, 0.5);
+  const b = randomArray(rng, O);
+  const dOut = randomArray(rng, allocated * O * OH * OW);
+  const xs = x.subarray(0, N * C * H * W), dOuts = dOut.subarray(0, N * O * OH * OW);
+
+  const out = new Float64Array(N * O * OH * OW);
+  conv2dForward(out, xs, w, b, s);
+  const dx = new Float64Array(N * C * H * W), dw = new Float64Array(w.length);
+  const db = new Float64Array(O);
+  conv2dBackward(dx, dw, db, dOuts, xs, w, s);
+
+  const tag = `N${N}/${allocated} C${C} ${H}x${W} O${O} k${KH}x${KW}`;
+  const [, , , gOut] = await runKernel(specs.conv2dForward(d), N, [
+    x,
+    w,
+    b,
+    allocated * O * OH * OW,
+  ]);
+  assertAllClose(gOut.subarray(0, out.length), out, {
+    rtol: RTOL,
+    atol: atolFor(out),
+    msg: `conv2d_forward ${tag}`,
+  });
+  const [, , gDx] = await runKernel(specs.conv2dBackwardInput(d), N, [
+    dOut,
+    w,
+    allocated * C * H * W,
+  ]);
+  assertAllClose(gDx.subarray(0, dx.length), dx, {
+    rtol: RTOL,
+    atol: atolFor(dx),
+    msg: `conv2d_backward_input ${tag}`,
+  });
+  const S = convWeightSplits(d);
+  const [, , partial] = await runKernel(specs.conv2dBackwardWeight(d), N, [
+    dOut,
+    x,
+    S * (w.length + O),
+  ]);
+  const [, gDw, gDb] = await runKernel(specs.splitSum(S, w.length, O), N, [partial, w.length, O]);
+  assertAllClose(gDw, dw, { rtol: RTOL, atol: atolFor(dw), msg: `conv2d_backward_weight ${tag}` });
+  assertAllClose(gDb, db, {
+    rtol: RTOL,
+    atol: atolFor(db),
+    msg: `conv2d_backward_weight (bias) ${tag}`,
+  });
+  // bias_backward with positions (P > 1): the executor uses it for dense only (P = 1).
+  const [, gDbAlone] = await runKernel(specs.biasBackward(O, OH * OW), N, [dOut, O]);
+  assertAllClose(gDbAlone, db, { rtol: RTOL, atol: atolFor(db), msg: `bias_backward ${tag}` });
+  if (allocated > N) {
+    // Rows past `count` are never written (they keep the NaN fill).
+    if (!gOut.subarray(out.length).every(Number.isNaN)) throw new Error(`${tag}: wrote past count`);
+  }
+}
+
+const convShape = (
+  batch: number,
+  inChannels: number,
+  height: number,
+  width: number,
+  outChannels: number,
+  kernelH: number,
+  kernelW: number,
+): Conv2DShape => ({ batch, inChannels, height, width, outChannels, kernelH, kernelW });
+
+// ---------------------------------------------------------------- dense
+
+async function checkDense(s: DenseShape, allocated = s.batch, seed = 1): Promise<void> {
+  const rng = new RandomState(seed);
+  const { batch: N, inFeatures: I, outFeatures: J } = s;
+  const x = randomArray(rng, allocated * I);
+  const w = randomArray(rng, I * J, -0.3, 0.3);
+  const b = randomArray(rng, J);
+  const dOut = randomArray(rng, allocated * J);
+  const xs = x.subarray(0, N * I), dOuts = dOut.subarray(0, N * J);
+  const out = new Float64Array(N * J);
+  denseForward(out, xs, w, b, s);
+  const dx = new Float64Array(N * I), dw = new Float64Array(I * J), db = new Float64Array(J);
+  denseBackward(dx, dw, db, dOuts, xs, w, s);
+
+  const tag = `N${N}/${allocated} I${I} J${J}`;
+  const [, , , gOut] = await runKernel(specs.denseForward(I, J), N, [x, w, b, allocated * J]);
+  assertAllClose(gOut.subarray(0, out.length), out, {
+    rtol: RTOL,
+    atol: atolFor(out),
+    msg: `dense_forward ${tag}`,
+  });
+  const [, , gDx] = await runKernel(specs.denseBackwardInput(I, J), N, [dOut, w, allocated * I]);
+  assertAllClose(gDx.subarray(0, dx.length), dx, {
+    rtol: RTOL,
+    atol: atolFor(dx),
+    msg: `dense_backward_input ${tag}`,
+  });
+  const [, , gDw] = await runKernel(specs.denseBackwardWeight(I, J), N, [x, dOut, I * J]);
+  assertAllClose(gDw, dw, { rtol: RTOL, atol: atolFor(dw), msg: `dense_backward_weight ${tag}` });
+  const [, gDb] = await runKernel(specs.biasBackward(J, 1), N, [dOut, J]);
+  assertAllClose(gDb, db, { rtol: RTOL, atol: atolFor(db), msg: `bias_backward ${tag}` });
+}
+
+const denseShape = (batch: number, inFeatures: number, outFeatures: number): DenseShape => ({
+  batch,
+  inFeatures,
+  outFeatures,
+});
+
+// ---------------------------------------------------------------- maxpool2d
+
+async function checkPool(s: MaxPool2DShape, allocated = s.batch, ties = false): Promise<void> {
+  const rng = new RandomState(11);
+  const { batch: N, channels: C, height: H, width: W, poolH: PH, poolW: PW } = s;
+  const round = s.ignoreBorder ? Math.floor : Math.ceil;
+  const OH = round(H / PH), OW = round(W / PW);
+  let x = randomArray(rng, allocated * C * H * W);
+  // Quantised values make exact ties frequent: the first maximum must win on both sides.
+  if (ties) x = x.map((v) => Math.round(v * 2) / 2);
+  const dOut = randomArray(rng, allocated * C * OH * OW);
+  const xs = x.subarray(0, N * C * H * W);
+  const out = new Float32Array(N * C * OH * OW);
+  maxPool2dForward(out, xs, s);
+  const dx = new Float32Array(N * C * H * W);
+  maxPool2dBackward(dx, dOut.subarray(0, out.length), xs, s);
+
+  const d = { C, H, W, PH, PW, ignoreBorder: s.ignoreBorder };
+  const tag = `N${N}/${allocated} C${C} ${H}x${W} pool ${PH}x${PW} ignoreBorder=${s.ignoreBorder}`;
+  const [, gOut] = await runKernel(specs.maxPool2dForward(d), N, [x, allocated * C * OH * OW]);
+  assertAllClose(gOut.subarray(0, out.length), out, {
+    rtol: 0,
+    atol: 0,
+    msg: `maxpool2d_forward ${tag}`,
+  });
+  const [, , gDx] = await runKernel(specs.maxPool2dBackward(d), N, [
+    dOut,
+    x,
+    allocated * C * H * W,
+  ]);
+  assertAllClose(gDx.subarray(0, dx.length), dx, {
+    rtol: 0,
+    atol: 0,
+    msg: `maxpool2d_backward ${tag}`,
+  });
+}
+
+const poolShape = (
+  batch: number,
+  channels: number,
+  height: number,
+  width: number,
+  poolH: number,
+  poolW: number,
+  ignoreBorder: boolean,
+): MaxPool2DShape => ({ batch, channels, height, width, poolH, poolW, ignoreBorder });
+
+// ---------------------------------------------------------------- tanh, sigmoid
+
+const FORWARD = { tanh: tanhForward, sigmoid: sigmoidForward };
+const BACKWARD = { tanh: tanhBackward, sigmoid: sigmoidBackward };
+
+async function checkActivation(
+  kind: "tanh" | "sigmoid",
+  count: number,
+  size: number,
+  allocated = count,
+) {
+  const rng = new RandomState(kind === "tanh" ? 1 : 2);
+  const x = randomArray(rng, allocated * size, -6, 6);
+  x.set([0, -0, 1e-4, -1e-4, 30, -30, 100, -100, 1e5, -1e5].slice(0, x.length));
+  const dOut = randomArray(rng, allocated * size);
+  const n = count * size;
+  const y = new Float32Array(n);
+  FORWARD[kind](y, x.subarray(0, n));
+  const dx = new Float32Array(n);
+  BACKWARD[kind](dx, dOut.subarray(0, n), y);
+  const tag = `${kind} N${count}/${allocated} size ${size}`;
+  const [, gy] = await runKernel(specs.activation(kind, "forward", size), count, [
+    x,
+    allocated * size,
+  ]);
+  assertAllClose(gy.subarray(0, n), y, { rtol: 1e-5, atol: 1e-6, msg: `${kind}_forward ${tag}` });
+  const [, , gdx] = await runKernel(specs.activation(kind, "backward", size), count, [
+    dOut,
+    gy,
+    allocated * size,
+  ]);
+  assertAllClose(gdx.subarray(0, n), dx, {
+    rtol: 1e-5,
+    atol: 1e-6,
+    msg: `${kind}_backward ${tag}`,
+  });
+  if (allocated > count && !gy.subarray(n).every(Number.isNaN)) {
+    throw new Error(`${tag}: wrote past count`);
+  }
+}
+
+// ---------------------------------------------------------------- softmax, nll
+
+async function checkSoftmaxNll(
+  count: number,
+  classes: number,
+  allocated = count,
+  scale = 5,
+  ties = false,
+) {
+  const rng = new RandomState(count + classes);
+  let z = randomArray(rng, allocated * classes, -scale, scale);
+  if (ties) z = z.map((v) => Math.round(v));
+  const labels = Uint32Array.from(
+    { length: allocated },
+    () => Math.floor(rng.uniform(0, classes, 1)[0]),
+  );
+  const n = count * classes;
+  const zs = z.subarray(0, n), ls = labels.subarray(0, count);
+  const p = new Float64Array(n), dz = new Float64Array(n);
+  softmaxForward(p, zs, count, classes);
+  softmaxNllBackward(dz, zs, ls, count, classes);
+  const loss = nllLoss(zs, ls, count, classes), errors = errorCount(zs, ls, count, classes);
+
+  const tag = `N${count}/${allocated} classes ${classes}`;
+  const [, gp] = await runKernel(specs.softmaxForward(classes), count, [z, allocated * classes]);
+  assertAllClose(gp.subarray(0, n), p, { rtol: 1e-5, atol: 1e-7, msg: `softmax_forward ${tag}` });
+  const [, , gdz] = await runKernel(specs.softmaxNllBackward(classes), count, [
+    z,
+    labels,
+    allocated * classes,
+  ]);
+  assertAllClose(gdz.subarray(0, n), dz, {
+    rtol: 1e-5,
+    atol: 1e-7,
+    msg: `softmax_nll_backward ${tag}`,
+  });
+  const [, , result] = await runKernel(specs.nllLoss(classes), count, [z, labels, 2]);
+  assertAllClose([result[0]], [loss], { rtol: 1e-5, atol: 0, msg: `nll_loss mean ${tag}` });
+  assertAllClose([result[1]], [errors], { rtol: 0, atol: 0, msg: `nll_loss errors ${tag}` });
+}
+
+// ---------------------------------------------------------------- the table
+
+/** Every parity case, in the order the Deno test files register them. */
+export const KERNEL_CASES: readonly KernelCase[] = [
+  {
+    op: "conv2d",
+    name: "conv2d webgpu: random shapes match cpu/conv2d.ts",
+    async run() {
+      await checkConv(convShape(3, 3, 9, 7, 5, 3, 2), 3, 1);
+      await checkConv(convShape(2, 1, 6, 11, 7, 1, 4), 2, 2);
+      await checkConv(convShape(4, 6, 10, 10, 9, 5, 5), 4, 3);
+      await checkConv(convShape(1, 2, 5, 5, 3, 5, 5), 1, 4); // 1x1 output
+      await checkConv(convShape(2, 2, 9, 13, 3, 2, 11), 2, 8); // kernel wider than 5 and 8 columns
+    },
+  },
+  {
+    op: "conv2d",
+    name: "conv2d webgpu: count < batchSize uses only the first count samples",
+    run: () => checkConv(convShape(3, 4, 8, 9, 6, 3, 3), 5, 5),
+  },
+  {
+    op: "conv2d",
+    name: "conv2d webgpu: the tutorial's layers at batch 500",
+    async run() {
+      await checkConv(convShape(500, 1, 28, 28, 20, 5, 5), 500, 6);
+      await checkConv(convShape(500, 20, 12, 12, 50, 5, 5), 500, 7);
+    },
+  },
+  {
+    op: "dense",
+    name: "dense webgpu: random shapes match cpu/dense.ts",
+    async run() {
+      await checkDense(denseShape(3, 7, 5));
+      await checkDense(denseShape(1, 1, 1));
+      await checkDense(denseShape(5, 33, 10));
+      await checkDense(denseShape(17, 64, 131));
+      await checkDense(denseShape(70, 9, 6));
+    },
+  },
+  {
+    op: "dense",
+    name: "dense webgpu: count < batchSize",
+    run: () => checkDense(denseShape(5, 12, 7), 9, 2),
+  },
+  {
+    op: "dense",
+    name: "dense webgpu: the tutorial's layers at batch 500",
+    async run() {
+      await checkDense(denseShape(500, 800, 500), 500, 3);
+      await checkDense(denseShape(500, 500, 10), 500, 4);
+    },
+  },
+  {
+    op: "maxpool2d",
+    name: "maxpool2d webgpu: random shapes, both border modes, match cpu/maxpool2d.ts",
+    async run() {
+      for (const ignoreBorder of [true, false]) {
+        await checkPool(poolShape(3, 4, 7, 9, 2, 2, ignoreBorder));
+        await checkPool(poolShape(2, 3, 10, 5, 3, 2, ignoreBorder));
+        await checkPool(poolShape(2, 2, 5, 7, 1, 3, ignoreBorder));
+      }
+    },
+  },
+  {
+    op: "maxpool2d",
+    name: "maxpool2d webgpu: ties go to the first maximum in row-major order",
+    async run() {
+      await checkPool(poolShape(2, 3, 8, 8, 2, 2, true), 2, true);
+      await checkPool(poolShape(2, 3, 7, 5, 3, 3, false), 2, true);
+    },
+  },
+  {
+    op: "maxpool2d",
+    name: "maxpool2d webgpu: count < batchSize",
+    run: () => checkPool(poolShape(3, 2, 6, 6, 2, 2, false), 7),
+  },
+  {
+    op: "maxpool2d",
+    name: "maxpool2d webgpu: the tutorial's layers at batch 500",
+    async run() {
+      await checkPool(poolShape(500, 20, 24, 24, 2, 2, true));
+      await checkPool(poolShape(500, 50, 8, 8, 2, 2, true));
+    },
+  },
+  ...(["tanh", "sigmoid"] as const).map((kind): KernelCase => ({
+    op: "activations",
+    name: `${kind} webgpu: forward and backward match cpu/${kind}.ts`,
+    async run() {
+      await checkActivation(kind, 3, 37);
+      await checkActivation(kind, 4, 5, 9); // count < batchSize
+      await checkActivation(kind, 500, 800); // the tutorial's hidden layer
+      await checkActivation(kind, 500, 20 * 12 * 12); // the tutorial's first pooled maps
+    },
+  })),
+  {
+    op: "softmax_nll",
+    name: "softmax/nll webgpu: random shapes match cpu/softmax.ts and cpu/nll.ts",
+    async run() {
+      await checkSoftmaxNll(3, 10);
+      await checkSoftmaxNll(1, 1);
+      await checkSoftmaxNll(70, 7, 70, 50); // large logits: the max shift keeps exp finite
+      await checkSoftmaxNll(130, 4, 130, 2, true); // integer logits: exact ties in the argmax
+      await checkSoftmaxNll(5, 10, 12); // count < batchSize
+    },
+  },
+  {
+    op: "softmax_nll",
+    name: "softmax/nll webgpu: the tutorial's output layer at batch 500",
+    run: () => checkSoftmaxNll(500, 10),
+  },
+];
+
+/**
+ * The cases of one op group.
+ *
+ * @param op The group.
+ * @returns Its cases, in order.
+ */
+export function casesOf(op: KernelCase["op"]): KernelCase[] {
+  return KERNEL_CASES.filter((c) => c.op === op);
+}
