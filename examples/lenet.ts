@@ -171,42 +171,19 @@ export function pixelScale(convention: Config["convention"]): number {
   return convention === "tutorial" ? 1 / 256 : 1 / 255;
 }
 
-async function hardwareGpu(): Promise<boolean> {
-  try {
-    const adapter = await navigator.gpu?.requestAdapter();
-    return !!adapter && !adapter.info.isFallbackAdapter;
-  } catch {
-    return false;
-  }
-}
-
-/** Creates the model on the requested backend, or on the fastest one that works. */
+/** Creates the model on the requested backend, or with `auto` on the fastest one that works. */
 async function createModel(c: Config, log: (line: string) => void): Promise<Sequential> {
-  const options = {
+  const model = await Sequential.create({
     inputShape: [1, 28, 28],
     layers: lenet5({ kernels: c.kernels, hidden: c.hidden }),
     batchSize: c.batchSize,
     seed: c.seed,
     theanoKernels: c.convention === "tutorial",
-  };
-  if (c.backend !== "auto") return await Sequential.create({ ...options, backend: c.backend });
-  // Fastest first: a real GPU, then BLAS through FFI, then WebGPU on a software
-  // adapter, then the plain TypeScript reference.
-  const order: BackendName[] = (await hardwareGpu())
-    ? ["webgpu", "native", "cpu"]
-    : ["native", "webgpu", "cpu"];
-  const reasons: string[] = [];
-  for (const backend of order) {
-    try {
-      const model = await Sequential.create({ ...options, backend });
-      const skipped = reasons.length ? ` (${reasons.join("; ")})` : "";
-      log(`... using the ${backend} backend${skipped}`);
-      return model;
-    } catch (e) {
-      reasons.push(`${backend} unavailable: ${(e as Error).message.split("\n")[0]}`);
-    }
-  }
-  throw new Error(`no backend could be created:\n  ${reasons.join("\n  ")}`);
+    backend: c.backend,
+  });
+  // The full reason: the choice, then every backend skipped with its whole message.
+  if (c.backend === "auto") log(`... backend ${model.backendReason.replaceAll("\n", "\n    ")}`);
+  return model;
 }
 
 function fmtDuration(seconds: number): string {

@@ -9,6 +9,7 @@ import type { BackendName, BatchSource, DeviceDataset, Executor, NetworkPlan } f
 import { formatShape, type Layer, planNetwork } from "./layers.ts";
 import { RandomState } from "./random.ts";
 import { createCpuExecutor } from "./backends/cpu.ts";
+import { type AutoChoice, createAutoExecutor, hasFfi } from "./auto.ts";
 import { flipKernels } from "../cpu/conv2d.ts";
 
 /** A dense row-major float tensor. */
@@ -25,8 +26,12 @@ export interface ModelOptions {
   inputShape: number[];
   /** The layers in order; the last must be a `Softmax`. */
   layers: Layer[];
-  /** Where to run: `"cpu"` (reference, default), `"webgpu"` or `"native"` (BLAS via FFI). */
-  backend?: BackendName;
+  /**
+   * Where to run: `"cpu"` (reference, default), `"webgpu"`, `"native"` (BLAS via FFI, Deno
+   * only), or `"auto"`: WebGPU on a hardware adapter, else BLAS, else WebGPU on a software
+   * adapter, else `"cpu"` ({@link Sequential.backendReason} says which and why).
+   */
+  backend?: BackendName | "auto";
   /** Largest batch fed at once; buffers are sized for it. Default 500 (the tutorial's). */
   batchSize?: number;
   /** Seed of the `RandomState` drawing the initial weights. Default 23455 (the tutorial's). */
@@ -91,21 +96,33 @@ export class Dataset {
   }
 }
 
-async function createExecutor(plan: NetworkPlan, options: ModelOptions): Promise<Executor> {
+async function createExecutor(plan: NetworkPlan, options: ModelOptions): Promise<AutoChoice> {
+  const requested = (exec: Executor) => ({
+    exec,
+    reason: `${exec.backend}: ${options.backend ? "requested" : "the default"}`,
+  });
   switch (options.backend ?? "cpu") {
+    case "auto":
+      return await createAutoExecutor(plan, options);
     case "cpu":
-      return await createCpuExecutor(plan);
+      return requested(await createCpuExecutor(plan));
     case "webgpu": {
       const { createWebGpuExecutor } = await import("./backends/webgpu/executor.ts");
-      return await createWebGpuExecutor(plan, { device: options.device });
+      return requested(await createWebGpuExecutor(plan, { device: options.device }));
     }
     case "native": {
+      if (!hasFfi()) {
+        throw new Error(
+          'backend "native" needs Deno (it calls a BLAS through FFI): use "webgpu", "cpu" ' +
+            'or "auto" in this runtime',
+        );
+      }
       const { createNativeExecutor } = await import("./backends/native/executor.ts");
-      return await createNativeExecutor(plan, { blasPath: options.blasPath });
+      return requested(await createNativeExecutor(plan, { blasPath: options.blasPath }));
     }
     default:
       throw new RangeError(
-        `unknown backend "${options.backend}": use "cpu", "webgpu" or "native"`,
+        `unknown backend "${options.backend}": use "cpu", "webgpu", "native" or "auto"`,
       );
   }
 }
@@ -190,13 +207,21 @@ export class Sequential {
   readonly plan: NetworkPlan;
   /** The backend running the model. */
   readonly backend: BackendName;
+  /**
+   * Why this backend: `"<backend>: requested"` (or `"cpu: the default"`), or for
+   * `backend: "auto"` the choice first, then one line per backend skipped with the reason,
+   * e.g. `"native: BLAS through FFI\nskipped webgpu: software adapter \"llvmpipe\", slower
+   * than BLAS"`.
+   */
+  readonly backendReason: string;
   readonly #exec: Executor;
   readonly #sampleSize: number;
   #disposed = false;
 
-  private constructor(plan: NetworkPlan, exec: Executor) {
+  private constructor(plan: NetworkPlan, exec: Executor, backendReason: string) {
     this.plan = plan;
     this.backend = exec.backend;
+    this.backendReason = backendReason;
     this.#exec = exec;
     this.#sampleSize = plan.inputShape.reduce((a, b) => a * b, 1);
   }
@@ -210,11 +235,11 @@ export class Sequential {
    */
   static async create(options: ModelOptions): Promise<Sequential> {
     const plan = planNetwork(options.inputShape, options.layers, options.batchSize ?? 500);
-    const exec = await createExecutor(plan, options);
+    const { exec, reason } = await createExecutor(plan, options);
     await exec.setParams(
       initialParams(plan, options.seed ?? 23455, { theanoKernels: options.theanoKernels }),
     );
-    return new Sequential(plan, exec);
+    return new Sequential(plan, exec, reason);
   }
 
   /**
