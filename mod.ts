@@ -48,6 +48,7 @@ export type {
   SoftmaxPlan,
 } from "./src/backend.ts";
 export { RandomState } from "./src/random.ts";
+export { NonFiniteError } from "./src/validate.ts";
 export { encodeIdx, gunzipIfNeeded, parseIdx } from "./src/data/idx.ts";
 export type { IdxArray, ParseIdxOptions } from "./src/data/idx.ts";
 export {

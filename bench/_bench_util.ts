@@ -395,7 +395,7 @@ export const LENET = {
     shape: "431080 parameters",
     kernels: [{
       spec: specs.sgdUpdate(431080),
-      args: [431080, 431080, 431080],
+      args: [431080, 431080, 431080, 2, 1],
       flops: 2 * 431080,
       bytes: F * 4 * 431080,
     }],

@@ -185,6 +185,26 @@ function minMax(a: Float64Array): [number, number] {
   return [lo, hi];
 }
 
+/** Reads and decodes a PNG; the error names the file and what is wrong. */
+async function readImage(src: string | URL): Promise<PngImage> {
+  const name = src instanceof URL ? src.pathname : src;
+  let bytes: Uint8Array;
+  try {
+    bytes = await Deno.readFile(src);
+  } catch (e) {
+    throw new Error(
+      e instanceof Deno.errors.NotFound
+        ? `--image ${name}: no such file`
+        : `--image ${name}: cannot read it: ${(e as Error).message}`,
+    );
+  }
+  try {
+    return await decodePng(bytes);
+  } catch (e) {
+    throw new Error(`--image ${name}: not a PNG image we can read: ${(e as Error).message}`);
+  }
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     args: Deno.args,
@@ -202,7 +222,7 @@ async function main(): Promise<void> {
     return;
   }
   const src = values.image ?? new URL("./sample.png", import.meta.url);
-  const img = await decodePng(await Deno.readFile(src));
+  const img = await readImage(src);
   const t0 = performance.now();
   const r = randomFilterMaps(imageToInput(img), img.height, img.width);
   const ms = performance.now() - t0;
@@ -222,5 +242,10 @@ async function main(): Promise<void> {
 }
 
 if (import.meta.main) {
-  await main();
+  try {
+    await main();
+  } catch (e) {
+    console.error(`error: ${(e as Error).message}`);
+    Deno.exit(1);
+  }
 }

@@ -9,10 +9,18 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { type Dataset, lenet5, Sequential, type Tensor } from "../mod.ts";
+import { type Dataset, lenet5, MNIST_FILES, NonFiniteError, Sequential } from "../mod.ts";
 import type { BackendName } from "../src/backend.ts";
 import { loadMnist } from "../src/data/mnist_deno.ts";
-import { loadCheckpoint, saveCheckpoint } from "../src/checkpoint_deno.ts";
+import {
+  FLAG_OF,
+  readTrainingCheckpoint,
+  type Settings,
+  type TrainingCheckpoint,
+  type TrainState,
+  writeTrainingCheckpoint,
+} from "./_training_state.ts";
+import { usePrivateRuntimeDir } from "./_runtime_dir.ts";
 
 const USAGE = `Train the Theano tutorial's LeNet on MNIST.
 
@@ -38,8 +46,10 @@ Model and training (defaults are the tutorial's)
                         mnist.pkl.gz and the drawn conv kernels flipped (Theano's conv2d is a
                         true convolution); usual: pixels k/255 and the draws used unflipped
 Checkpoints
-  --save PATH           write a safetensors checkpoint after every epoch (atomically)
-  --resume PATH         continue training from a checkpoint written by --save
+  --save PATH           write a safetensors checkpoint after every epoch (atomically): weights,
+                        velocities, learning rate, epoch, patience, best validation, test score
+  --resume PATH         continue training from a checkpoint written by --save, exactly where it
+                        stopped; its settings are kept (a flag that contradicts them is refused)
   --help                show this text
 `;
 
@@ -61,16 +71,27 @@ export interface Config {
   limit?: number;
   save?: string;
   resume?: string;
+  /** The flags given on the command line (the others hold defaults). */
+  given: string[];
 }
 
 /** Thrown for bad command lines; main prints it with the usage. */
 export class UsageError extends Error {}
 
-function int(name: string, v: string | undefined, min: number): number | undefined {
+function int(
+  name: string,
+  v: string | undefined,
+  min: number,
+  max = Number.MAX_SAFE_INTEGER,
+): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < min) {
-    throw new UsageError(`--${name} must be an integer >= ${min}, got "${v}"`);
+  if (v.trim() === "" || !Number.isInteger(n) || n < min || n > max) {
+    throw new UsageError(
+      `--${name} must be an integer >= ${min}${
+        max < Number.MAX_SAFE_INTEGER ? ` and <= ${max}` : ""
+      }, got "${v}"`,
+    );
   }
   return n;
 }
@@ -150,13 +171,14 @@ export function parseConfig(args: string[]): Config | "help" {
     kernels,
     hidden: int("hidden", v.hidden, 1) ?? 500,
     patience: int("patience", v.patience, 1) ?? 10000,
-    seed: int("seed", v.seed, 0) ?? 23455,
+    seed: int("seed", v.seed, 0, 2 ** 32 - 1) ?? 23455, // RandomState takes 32-bit seeds
     convention,
     data: v.data,
     dataset,
     limit: int("limit", v.limit, 1),
     save: v.save,
     resume: v.resume,
+    given: Object.keys(v).filter((k) => v[k as keyof typeof v] !== undefined),
   };
 }
 
@@ -218,40 +240,88 @@ class Progress {
   }
 }
 
-interface TrainState {
-  epoch: number; // epochs completed
-  bestValidation: number;
-  bestIter: number;
-  testScore: number;
-  patience: number;
-  lr: number;
+/** The settings a checkpoint records, from the configuration. */
+function settingsOf(c: Config): Settings {
+  return {
+    kernels: c.kernels,
+    hidden: c.hidden,
+    convention: c.convention,
+    seed: c.seed,
+    batchSize: c.batchSize,
+    lr: c.lr,
+    lrDecay: c.lrDecay,
+    momentum: c.momentum,
+    patience: c.patience,
+    dataset: c.dataset,
+    limit: c.limit ?? null,
+    order: "sequential",
+  };
 }
 
-async function writeCheckpoint(path: string, model: Sequential, s: TrainState, c: Config) {
-  const weights = await model.getWeights();
-  await saveCheckpoint(path, weights, {
-    format: "lenet-webgpu/1",
-    state: JSON.stringify(s),
-    config: JSON.stringify({
-      kernels: c.kernels,
-      hidden: c.hidden,
-      batchSize: c.batchSize,
-      convention: c.convention,
-    }),
-  });
-}
-
-async function readCheckpoint(path: string, model: Sequential): Promise<TrainState> {
-  const { tensors, metadata } = await loadCheckpoint(path);
-  const weights: Record<string, Tensor> = {};
-  for (const [name, t] of Object.entries(tensors)) weights[name] = { shape: t.shape, data: t.data };
-  try {
-    await model.setWeights(weights);
-  } catch (e) {
-    throw new Error(`${path} does not fit this model: ${(e as Error).message}`);
+/**
+ * The configuration of a resumed run: the checkpoint's settings. A flag given on the command
+ * line that contradicts them is refused; the ones not given are taken from the checkpoint.
+ */
+function resumedConfig(c: Config, ck: TrainingCheckpoint, log: (line: string) => void): Config {
+  const mine = settingsOf(c) as unknown as Record<string, unknown>;
+  const theirs = ck.settings as Record<string, unknown>;
+  const conflicts: string[] = [], taken: string[] = [], missing: string[] = [];
+  const out = { ...c } as unknown as Record<string, unknown>;
+  const show = (v: unknown) => Array.isArray(v) ? v.join(",") : v === null ? "none" : String(v);
+  for (const [key, flag] of Object.entries(FLAG_OF)) {
+    if (theirs[key] === undefined) {
+      missing.push(`--${flag}`);
+      continue;
+    }
+    if (JSON.stringify(mine[key]) === JSON.stringify(theirs[key])) continue;
+    if (c.given.includes(flag)) {
+      conflicts.push(`--${flag} ${show(mine[key])} (the checkpoint has ${show(theirs[key])})`);
+    } else {
+      out[key] = theirs[key] ?? undefined;
+      taken.push(`--${flag} ${show(theirs[key])}`);
+    }
   }
-  if (!metadata.state) throw new Error(`${path} has no training state (was it written by --save?)`);
-  return JSON.parse(metadata.state) as TrainState;
+  if (conflicts.length) {
+    throw new UsageError(
+      `--resume ${c.resume} was trained with other settings: ${conflicts.join(", ")}. ` +
+        `A resumed run goes on with the checkpoint's settings: drop these flags, or start a new run`,
+    );
+  }
+  if (taken.length) log(`... settings from the checkpoint: ${taken.join(" ")}`);
+  if (missing.length) {
+    log(
+      `... ${c.resume} is an older checkpoint (${ck.format}): ${missing.join(" ")} not recorded ` +
+        `in it, taken from the command line${
+          ck.velocities ? "" : "; momentum velocities start at zero"
+        }`,
+    );
+  }
+  return out as unknown as Config;
+}
+
+/** Finds an unwritable --save path before any training (not after the first epoch). */
+async function checkWritable(path: string): Promise<void> {
+  const probe = `${path}.probe-${crypto.randomUUID().slice(0, 8)}`;
+  try {
+    await Deno.writeFile(probe, new Uint8Array(0), { createNew: true });
+    await Deno.remove(probe);
+  } catch (e) {
+    throw new Error(`--save ${path}: cannot write there: ${(e as Error).message}`);
+  }
+}
+
+/** Loads the data; without --data, a failed download says how to use local files. */
+async function loadData(c: Config, log: (line: string) => void) {
+  try {
+    return await loadMnist({ dataset: c.dataset, dataDir: c.data, log });
+  } catch (e) {
+    if (c.data) throw e;
+    throw new Error(
+      `${(e as Error).message}\n  No network? Pass --data DIR: a folder holding the four files ` +
+        `${Object.values(MNIST_FILES).join(", ")} (gzipped or not)`,
+      { cause: e },
+    );
+  }
 }
 
 /**
@@ -263,11 +333,33 @@ export async function run(
   c: Config,
   log: (line: string) => void = console.log,
 ): Promise<{ bestValidation: number; testScore: number; epochs: number; bestIter: number }> {
-  const data = await loadMnist({ dataset: c.dataset, dataDir: c.data, log });
+  usePrivateRuntimeDir(); // before any adapter request: no Mesa warning about XDG_RUNTIME_DIR
+  if (c.save) await checkWritable(c.save);
+  const resumed = c.resume ? await readTrainingCheckpoint(c.resume) : null;
+  if (resumed) c = resumedConfig(c, resumed, log);
+  const data = await loadData(c, log);
   const train = data.train;
+  if (data.valid.count === 0) {
+    throw new Error(
+      `the training file has ${train.count} images: too few for a validation split (one image ` +
+        `in six, the last ones, goes to validation); at least 6 are needed`,
+    );
+  }
   const trainCount = Math.min(train.count, c.limit ?? train.count);
+  const nTrain = Math.floor(trainCount / c.batchSize);
+  if (nTrain < 1) {
+    throw new UsageError(`--batch-size ${c.batchSize} exceeds the ${trainCount} training images`);
+  }
   log("... building the model");
   const model = await createModel(c, log);
+  const [, height, width] = model.plan.inputShape;
+  if (train.height !== height || train.width !== width) {
+    model.dispose();
+    throw new Error(
+      `wrong image size: the data's images are ${train.height}x${train.width}, this LeNet ` +
+        `takes ${height}x${width} images (MNIST's)`,
+    );
+  }
   const scale = pixelScale(c.convention);
   log(
     c.convention === "tutorial"
@@ -282,50 +374,75 @@ export async function run(
   const validDs = model.createDataset(data.valid.images, data.valid.labels, { scale });
   const testDs = model.createDataset(data.test.images, data.test.labels, { scale });
 
-  const nTrain = Math.floor(trainCount / c.batchSize);
-  if (nTrain < 1) {
-    throw new UsageError(`--batch-size ${c.batchSize} exceeds the ${trainCount} training images`);
-  }
   const patienceIncrease = 2, improvementThreshold = 0.995;
   const validationFrequency = Math.max(1, Math.min(nTrain, Math.floor(c.patience / 2)));
   let s: TrainState = {
     epoch: 0,
+    iteration: 0,
     bestValidation: Infinity,
     bestIter: 0,
     testScore: 0,
     patience: c.patience,
     lr: c.lr,
+    stopped: false,
   };
-  if (c.resume) {
-    s = await readCheckpoint(c.resume, model);
+  if (resumed) {
+    try {
+      await model.setWeights(resumed.weights);
+      if (resumed.velocities) await model.setOptimizerState(resumed.velocities);
+    } catch (e) {
+      throw new Error(`${c.resume} does not fit this model: ${(e as Error).message}`);
+    }
+    if (c.momentum > 0 && !resumed.velocities) {
+      log(`... ${c.resume} holds no velocities: momentum restarts from zero`);
+    }
+    s = resumed.state;
+    if (s.iteration < 0) s.iteration = s.epoch * nTrain; // older checkpoints
     log(
       `... resumed from ${c.resume} after epoch ${s.epoch} (best validation ${
         (s.bestValidation * 100).toFixed(6)
       } %, learning rate ${s.lr})`,
     );
+    if (s.stopped) log(`... its run had already ended by early stopping: nothing to train`);
+    else if (s.epoch >= c.epochs) {
+      log(`... it is already at --epochs ${c.epochs}: nothing to train`);
+    }
   }
   log("... training");
   const progress = new Progress();
   const start = performance.now();
-  let done = false;
+  let done = s.stopped;
+  let savedEpoch = 0; // the epoch of the last checkpoint this run wrote
   while (s.epoch < c.epochs && !done) {
     const epoch = s.epoch + 1;
     const epochStart = performance.now();
     for (let mb = 0; mb < nTrain; mb++) {
       const iter = (epoch - 1) * nTrain + mb;
-      const readLoss = model.backend !== "webgpu" || mb % 10 === 9 || mb === nTrain - 1;
-      const loss = await model.trainBatch(trainDs, mb * c.batchSize, c.batchSize, {
-        learningRate: s.lr,
-        momentum: c.momentum,
-        readLoss,
-      });
-      if (readLoss && !Number.isFinite(loss)) {
+      const validate = (iter + 1) % validationFrequency === 0;
+      // WebGPU runs ahead without reading the loss; it reads (and so checks for non-finite
+      // values) every 10th minibatch, before every validation, at the end of an epoch and
+      // before early stopping, so nothing non-finite is validated or saved.
+      const readLoss = model.backend !== "webgpu" || mb % 10 === 9 || mb === nTrain - 1 ||
+        validate || s.patience <= iter;
+      let loss: number;
+      try {
+        loss = await model.trainBatch(trainDs, mb * c.batchSize, c.batchSize, {
+          learningRate: s.lr,
+          momentum: c.momentum,
+          readLoss,
+        });
+      } catch (e) {
+        if (!(e instanceof NonFiniteError)) throw e;
         progress.clear();
+        const kept = savedEpoch
+          ? `The last good checkpoint, ${c.save} (after epoch ${savedEpoch}), is left untouched.`
+          : `No checkpoint was written${c.resume ? ` (${c.resume} is left untouched)` : ""}.`;
         throw new Error(
-          `the training loss became ${loss} at epoch ${epoch}, minibatch ${mb + 1}: ` +
-            `try a smaller --lr.${c.save ? ` The last good checkpoint is ${c.save}.` : ""}`,
+          `training stopped at epoch ${epoch}, minibatch ${mb + 1}: ${e.message} (--lr). ${kept}`,
+          { cause: e },
         );
       }
+      s.iteration = iter + 1;
       const elapsed = (performance.now() - epochStart) / 1000;
       progress.update(
         mb + 1,
@@ -334,7 +451,7 @@ export async function run(
         loss,
         (elapsed / (mb + 1)) * (nTrain - mb - 1),
       );
-      if ((iter + 1) % validationFrequency === 0) {
+      if (validate) {
         const v = (await model.evaluateDataset(validDs)).errorRate;
         progress.clear();
         log(
@@ -363,7 +480,11 @@ export async function run(
     }
     s.epoch = epoch;
     s.lr *= c.lrDecay;
-    if (c.save) await writeCheckpoint(c.save, model, s, c);
+    s.stopped = done;
+    if (c.save) {
+      await writeTrainingCheckpoint(c.save, model, settingsOf(c), s);
+      savedEpoch = epoch;
+    }
   }
   progress.clear();
   const minutes = (performance.now() - start) / 60000;

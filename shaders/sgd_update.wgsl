@@ -2,9 +2,14 @@
 // parameters, gradients and velocities each live in one buffer).
 //   momentum == 0:  p[k] -= lr * g[k]                          (v untouched)
 //   momentum > 0:   v[k] = momentum * v[k] - lr * g[k];  p[k] += v[k]
+// The non-finite check of a training step runs here, on the device: any updated p[k] whose
+// exponent bits are all ones (NaN or +-Inf; tested on the bits, since GPU compilers may fold
+// NaN comparisons away) sets bit 2 of `flag`; a non-finite loss (result[0]) sets bit 1. The
+// flag is sticky until the executor reads it back (with the loss) and clears it.
 // Letters: SIZE values (arrayLength of p).
-// Bindings: 0 params (lr, momentum), 1 g [SIZE], 2 p [SIZE] (updated), 3 v [SIZE] (updated).
-// CPU twins: sgdUpdate and sgdMomentumUpdate in cpu/sgd.ts.
+// Bindings: 0 params (lr, momentum), 1 g [SIZE], 2 p [SIZE] (updated), 3 v [SIZE] (updated),
+//   4 result [2] (f32: the step's loss, read), 5 flag (u32, atomically or-ed).
+// CPU twins: sgdUpdate and sgdMomentumUpdate in cpu/sgd.ts; firstNonFinite in src/validate.ts.
 // Dispatch: one invocation per value, linear index over (x, z) workgroups of 64.
 struct Params { count: u32, byte_offset: u32, scale: f32, lr: f32, momentum: f32, p0: u32, p1: u32, p2: u32 }
 
@@ -12,17 +17,27 @@ struct Params { count: u32, byte_offset: u32, scale: f32, lr: f32, momentum: f32
 @group(0) @binding(1) var<storage, read> g: array<f32>;
 @group(0) @binding(2) var<storage, read_write> p: array<f32>;
 @group(0) @binding(3) var<storage, read_write> v: array<f32>;
+@group(0) @binding(4) var<storage, read> result: array<f32, 2>;
+@group(0) @binding(5) var<storage, read_write> flag: atomic<u32>;
+
+fn non_finite(x: f32) -> bool {
+  return (bitcast<u32>(x) & 0x7f800000u) == 0x7f800000u;
+}
 
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         @builtin(local_invocation_index) lid: u32) {
   let k = (wid.z * nwg.x + wid.x) * 64u + lid;
   if (k >= arrayLength(&p)) { return; }
+  if (k == 0u && non_finite(result[0])) { atomicOr(&flag, 1u); }
+  var pk: f32;
   if (params.momentum > 0.0) {
     let vk = params.momentum * v[k] - params.lr * g[k];
     v[k] = vk;
-    p[k] += vk;
+    pk = p[k] + vk;
   } else {
-    p[k] -= params.lr * g[k];
+    pk = p[k] - params.lr * g[k];
   }
+  p[k] = pk;
+  if (non_finite(pk)) { atomicOr(&flag, 2u); }
 }

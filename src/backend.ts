@@ -165,6 +165,21 @@ export interface StepOptions {
   readLoss: boolean;
 }
 
+/**
+ * Result of a training step. The non-finite flags are what the step's check found: on
+ * `cpu` and `native` a host scan of the loss and of every updated parameter; on `webgpu` a
+ * device test of their exponent bits, accumulated on the device by steps that skip the
+ * readback (`readLoss` false) and reported (then cleared) by the next step that reads.
+ */
+export interface StepResult {
+  /** The batch's mean loss before the update; NaN when not read back. */
+  loss: number;
+  /** The loss was NaN or infinite. */
+  lossNonFinite: boolean;
+  /** Some updated parameter (or velocity) was NaN or infinite. */
+  paramsNonFinite: boolean;
+}
+
 /** Result of evaluating a batch. */
 export interface EvalResult {
   /** Mean negative log-likelihood over the batch. */
@@ -191,8 +206,18 @@ export interface Executor {
     count: number,
     scale: number,
   ): DeviceDataset;
-  /** Forward, backward and SGD update on one batch; resolves to the batch's mean loss. */
-  trainStep(batch: BatchSource, options: StepOptions): Promise<number>;
+  /**
+   * Optimiser state: the momentum velocity of every parameter, by parameter name (zeros
+   * before the first momentum step).
+   */
+  getOptimizerState(): Promise<Map<string, Float32Array>>;
+  /** Replaces the optimiser state; every name of the plan must be present with the right size. */
+  setOptimizerState(values: Map<string, Float32Array>): Promise<void>;
+  /**
+   * Forward, backward and SGD update on one batch; resolves to the loss and the non-finite
+   * check (see {@link StepResult}). The model has validated the batch and the options.
+   */
+  trainStep(batch: BatchSource, options: StepOptions): Promise<StepResult>;
   /** Loss and error count of one batch, without changing any parameter. */
   evaluate(batch: BatchSource): Promise<EvalResult>;
   /** Softmax probabilities `[count, classes]` of one batch. */

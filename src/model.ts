@@ -5,12 +5,27 @@
  *
  * @module
  */
-import type { BackendName, BatchSource, DeviceDataset, Executor, NetworkPlan } from "./backend.ts";
+import type {
+  BackendName,
+  BatchSource,
+  DeviceDataset,
+  Executor,
+  NetworkPlan,
+  StepResult,
+} from "./backend.ts";
 import { formatShape, type Layer, planNetwork } from "./layers.ts";
 import { RandomState } from "./random.ts";
 import { createCpuExecutor } from "./backends/cpu.ts";
 import { type AutoChoice, createAutoExecutor, hasFfi } from "./auto.ts";
 import { flipKernels } from "../cpu/conv2d.ts";
+import {
+  checkImages,
+  checkInputValues,
+  checkLabels,
+  checkSlice,
+  firstNonFinite,
+  NonFiniteError,
+} from "./validate.ts";
 
 /** A dense row-major float tensor. */
 export interface Tensor {
@@ -55,7 +70,11 @@ export interface TrainOptions {
   learningRate?: number;
   /** Classical momentum; 0 (default) is the tutorial's plain SGD. */
   momentum?: number;
-  /** Read the loss back (default true). False lets a GPU run ahead; the step then resolves to NaN. */
+  /**
+   * Read the loss back (default true). False lets a GPU run ahead; the step then resolves to
+   * NaN, and on WebGPU its non-finite check is reported by the next step that reads (see
+   * {@link NonFiniteError}).
+   */
   readLoss?: boolean;
 }
 
@@ -83,6 +102,8 @@ export class Dataset {
   /** @internal */
   readonly owner: Executor;
 
+  #disposed = false;
+
   /** @internal */
   constructor(handle: DeviceDataset, owner: Executor) {
     this.handle = handle;
@@ -90,8 +111,15 @@ export class Dataset {
     this.count = handle.count;
   }
 
-  /** Frees the memory held. */
+  /** True once {@link Dataset.dispose} was called: the model then refuses the dataset. */
+  get disposed(): boolean {
+    return this.#disposed;
+  }
+
+  /** Frees the memory held; training or evaluating on it afterwards throws. */
   dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
     this.handle.dispose();
   }
 }
@@ -217,6 +245,10 @@ export class Sequential {
   readonly #exec: Executor;
   readonly #sampleSize: number;
   #disposed = false;
+  /** Training steps run so far. */
+  #steps = 0;
+  /** Steps whose non-finite check has been reported (all but WebGPU steps without a read). */
+  #checked = 0;
 
   private constructor(plan: NetworkPlan, exec: Executor, backendReason: string) {
     this.plan = plan;
@@ -278,11 +310,14 @@ export class Sequential {
     const first = this.plan.layers[0];
     const where = `${what}: layer 0 "${first.name}" (${first.kind})`;
     const expected = `[n, ${this.plan.inputShape.join(", ")}]`;
-    let data: Float32Array;
+    const tensor = x !== null && typeof x === "object" && !ArrayBuffer.isView(x) &&
+      !Array.isArray(x) && "data" in x;
+    const data = checkInputValues(tensor ? (x as Tensor).data : x, `${what}: input`);
     let count: number;
-    if (x instanceof Float32Array) {
-      data = x;
-      count = labels ? labels.length : data.length / this.#sampleSize;
+    if (!tensor) {
+      count = labels && typeof labels === "object" && typeof labels.length === "number"
+        ? labels.length
+        : data.length / this.#sampleSize;
       if (!Number.isInteger(count) || data.length !== count * this.#sampleSize) {
         throw new RangeError(
           `${where} expects input ${expected} (${this.#sampleSize} values per sample${
@@ -291,32 +326,22 @@ export class Sequential {
         );
       }
     } else {
-      data = x.data;
-      const [n, ...rest] = x.shape;
+      const [n, ...rest] = (x as Tensor).shape;
       count = n;
       if (
         rest.length !== this.plan.inputShape.length ||
         rest.some((d, i) => d !== this.plan.inputShape[i]) ||
         data.length !== n * this.#sampleSize
       ) {
-        throw new RangeError(`${where} expects input ${expected}, got ${formatShape(x.shape)}`);
-      }
-      if (labels && labels.length !== n) {
-        throw new RangeError(`${what}: ${n} samples but ${labels.length} labels`);
+        throw new RangeError(
+          `${where} expects input ${expected}, got ${formatShape((x as Tensor).shape)}`,
+        );
       }
     }
     if (count < 1) throw new RangeError(`${what}: empty batch`);
-    let lab: Int32Array | undefined;
-    if (labels) {
-      lab = Int32Array.from(labels);
-      for (let i = 0; i < lab.length; i++) {
-        if (!(lab[i] >= 0 && lab[i] < this.plan.classes)) {
-          throw new RangeError(
-            `${what}: label ${labels[i]} at index ${i} is outside [0, ${this.plan.classes})`,
-          );
-        }
-      }
-    }
+    const lab = labels === undefined
+      ? undefined
+      : checkLabels(labels, count, this.plan.classes, what);
     return { data, labels: lab, count };
   }
 
@@ -340,6 +365,9 @@ export class Sequential {
    * @param labels `n` class indices.
    * @param options Learning rate, momentum, whether to read the loss back.
    * @returns The batch's mean loss before the update (NaN when `readLoss` is false).
+   * @throws {NonFiniteError} When the step made the loss or a parameter NaN or infinite (the
+   *   same on every backend; on WebGPU, steps without a read are checked at the next read).
+   *   The parameters are then non-finite: reload a checkpoint to go on.
    */
   trainStep(
     x: Float32Array | Tensor,
@@ -347,12 +375,37 @@ export class Sequential {
     options?: TrainOptions,
   ): Promise<number> {
     this.#check();
+    if (labels === undefined) throw new TypeError("trainStep: labels are required");
     const b = this.#hostBatch(x, labels, "trainStep");
     this.#fits(b.count, "trainStep");
-    return this.#exec.trainStep(
-      { x: b.data, labels: b.labels, count: b.count },
-      this.#stepOptions(options),
+    const o = this.#stepOptions(options);
+    return this.#finish(
+      this.#exec.trainStep({ x: b.data, labels: b.labels, count: b.count }, o),
+      o,
     );
+  }
+
+  /** Turns an executor's step result into the loss, or a {@link NonFiniteError}. */
+  async #finish(
+    pending: Promise<StepResult>,
+    o: { readLoss: boolean },
+  ): Promise<number> {
+    const step = ++this.#steps;
+    const r = await pending;
+    // Every backend but WebGPU checks each step at once; WebGPU's check of a step without a
+    // read stays on the device until the next read.
+    const checked = this.backend !== "webgpu" || o.readLoss;
+    const firstStep = this.#checked + 1;
+    if (checked) this.#checked = step;
+    if (!r.lossNonFinite && !r.paramsNonFinite) return r.loss;
+    this.#checked = step;
+    const tensors: string[] = [];
+    if (r.paramsNonFinite) {
+      for (const [name, v] of await this.#exec.getParams()) {
+        if (firstNonFinite(v) >= 0) tensors.push(name);
+      }
+    }
+    throw new NonFiniteError({ step, firstStep, loss: r.lossNonFinite, tensors });
   }
 
   #fits(count: number, what: string): void {
@@ -378,37 +431,29 @@ export class Sequential {
     options?: { scale?: number },
   ): Dataset {
     this.#check();
-    const count = labels.length;
-    if (images.length !== count * this.#sampleSize) {
-      throw new RangeError(
-        `createDataset: ${count} labels need ${count} samples of [${
-          this.plan.inputShape.join(", ")
-        }] = ${count * this.#sampleSize} values, got ${images.length}`,
-      );
+    const lab = checkLabels(labels, undefined, this.plan.classes, "createDataset");
+    checkImages(images, lab.length, this.plan.inputShape, "createDataset");
+    const scale = options?.scale ?? 1 / 255;
+    if (!(scale > 0) || !Number.isFinite(scale)) {
+      throw new RangeError(`createDataset: scale must be a positive number, got ${scale}`);
     }
-    for (let i = 0; i < count; i++) {
-      if (!(labels[i] >= 0 && labels[i] < this.plan.classes)) {
-        throw new RangeError(
-          `createDataset: label ${labels[i]} at index ${i} is outside [0, ${this.plan.classes})`,
-        );
-      }
-    }
-    const handle = this.#exec.createDataset(images, labels, count, options?.scale ?? 1 / 255);
+    const handle = this.#exec.createDataset(images, lab, lab.length, scale);
     return new Dataset(handle, this.#exec);
   }
 
-  #slice(ds: Dataset, start: number, count: number, what: string): BatchSource {
+  #dataset(ds: Dataset, what: string): void {
+    if (!(ds instanceof Dataset)) {
+      throw new TypeError(`${what}: expects a Dataset from createDataset, got ${typeof ds}`);
+    }
     if (ds.owner !== this.#exec) {
       throw new TypeError(`${what}: the dataset belongs to another model`);
     }
-    if (!Number.isInteger(start) || !Number.isInteger(count) || start < 0 || count < 1) {
-      throw new RangeError(`${what}: bad slice start ${start}, count ${count}`);
-    }
-    if (start + count > ds.count) {
-      throw new RangeError(
-        `${what}: samples [${start}, ${start + count}) are outside the dataset of ${ds.count}`,
-      );
-    }
+    if (ds.disposed) throw new Error(`${what}: the dataset has been disposed`);
+  }
+
+  #slice(ds: Dataset, start: number, count: number, what: string): BatchSource {
+    this.#dataset(ds, what);
+    checkSlice(start, count, ds.count, what);
     this.#fits(count, what);
     return { dataset: ds.handle, start, count };
   }
@@ -421,13 +466,14 @@ export class Sequential {
    * @param count Number of samples, at most `batchSize`.
    * @param options Learning rate, momentum, whether to read the loss back.
    * @returns The batch's mean loss before the update (NaN when `readLoss` is false).
+   * @throws {NonFiniteError} When the step made the loss or a parameter NaN or infinite (the
+   *   same on every backend; on WebGPU, steps without a read are checked at the next read).
+   *   The parameters are then non-finite: reload a checkpoint to go on.
    */
   trainBatch(ds: Dataset, start: number, count: number, options?: TrainOptions): Promise<number> {
     this.#check();
-    return this.#exec.trainStep(
-      this.#slice(ds, start, count, "trainBatch"),
-      this.#stepOptions(options),
-    );
+    const o = this.#stepOptions(options);
+    return this.#finish(this.#exec.trainStep(this.#slice(ds, start, count, "trainBatch"), o), o);
   }
 
   async #evalLoop(
@@ -453,6 +499,7 @@ export class Sequential {
    */
   evaluate(x: Float32Array | Tensor, labels: ArrayLike<number>): Promise<Evaluation> {
     this.#check();
+    if (labels === undefined) throw new TypeError("evaluate: labels are required");
     const b = this.#hostBatch(x, labels, "evaluate");
     const s = this.#sampleSize;
     return this.#evalLoop(b.count, (start, count) => ({
@@ -472,8 +519,10 @@ export class Sequential {
    */
   evaluateDataset(ds: Dataset, start?: number, count?: number): Promise<Evaluation> {
     this.#check();
+    this.#dataset(ds, "evaluateDataset");
     start ??= 0;
     count ??= ds.count - start;
+    checkSlice(start, count, ds.count, "evaluateDataset");
     const first = start;
     return this.#evalLoop(count, (s, c) => this.#slice(ds, first + s, c, "evaluateDataset"));
   }
@@ -522,6 +571,42 @@ export class Sequential {
    */
   async setWeights(weights: Record<string, Tensor>): Promise<void> {
     this.#check();
+    await this.#exec.setParams(this.#tensors(weights, "setWeights"));
+  }
+
+  /**
+   * Copies the optimiser state out: the momentum velocity of every parameter (zeros before
+   * the first momentum step). With the weights, it is what a resumed run needs to continue
+   * exactly.
+   *
+   * @returns Velocities by parameter name, with the parameters' shapes.
+   */
+  async getOptimizerState(): Promise<Record<string, Tensor>> {
+    this.#check();
+    const values = await this.#exec.getOptimizerState();
+    const out: Record<string, Tensor> = {};
+    for (const p of this.plan.params) {
+      out[p.name] = { shape: [...p.shape], data: values.get(p.name)! };
+    }
+    return out;
+  }
+
+  /**
+   * Replaces the optimiser state (the velocities), e.g. from a checkpoint. Names, shapes and
+   * finiteness are checked as in {@link Sequential.setWeights}.
+   *
+   * @param state Velocities by parameter name, as {@link Sequential.getOptimizerState} gives.
+   */
+  async setOptimizerState(state: Record<string, Tensor>): Promise<void> {
+    this.#check();
+    await this.#exec.setOptimizerState(this.#tensors(state, "setOptimizerState"));
+  }
+
+  /** Checks tensors named like the parameters: names, shapes, Float32Array, finite. */
+  #tensors(weights: Record<string, Tensor>, what: string): Map<string, Float32Array> {
+    if (weights === null || typeof weights !== "object") {
+      throw new TypeError(`${what}: expects tensors by name, got ${weights}`);
+    }
     const expected = new Set(this.plan.params.map((p) => p.name));
     const extra = Object.keys(weights).filter((k) => !expected.has(k));
     const values = new Map<string, Float32Array>();
@@ -529,28 +614,29 @@ export class Sequential {
       const t = weights[p.name];
       if (!t) {
         throw new RangeError(
-          `setWeights: missing tensor "${p.name}" (expected ${formatShape(p.shape)})${
+          `${what}: missing tensor "${p.name}" (expected ${formatShape(p.shape)})${
             extra.length ? `; unexpected tensors: ${extra.join(", ")}` : ""
           }`,
         );
       }
+      const data = checkInputValues(t.data, `${what}: "${p.name}"`);
       const size = p.shape.reduce((a, b) => a * b, 1);
       if (
-        t.shape.length !== p.shape.length || t.shape.some((d, i) => d !== p.shape[i]) ||
-        t.data.length !== size
+        !Array.isArray(t.shape) || t.shape.length !== p.shape.length ||
+        t.shape.some((d, i) => d !== p.shape[i]) || data.length !== size
       ) {
         throw new RangeError(
-          `setWeights: "${p.name}" expected shape ${formatShape(p.shape)}, got ${
-            formatShape(t.shape)
-          } with ${t.data.length} values`,
+          `${what}: "${p.name}" expected shape ${formatShape(p.shape)}, got ${
+            Array.isArray(t.shape) ? formatShape(t.shape) : String(t.shape)
+          } with ${data.length} values`,
         );
       }
-      values.set(p.name, t.data);
+      values.set(p.name, data);
     }
     if (extra.length) {
-      throw new RangeError(`setWeights: unexpected tensors ${extra.join(", ")}`);
+      throw new RangeError(`${what}: unexpected tensors ${extra.join(", ")}`);
     }
-    await this.#exec.setParams(values);
+    return values;
   }
 
   /** Frees every buffer of the model; it cannot be used afterwards. */

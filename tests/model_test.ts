@@ -144,7 +144,7 @@ Deno.test("feeding the wrong shape names the layer, expected and actual shape", 
   await assertRejectsWith(
     () => model.trainStep(new Float32Array(144), [10]),
     RangeError,
-    "label 10 at index 0 is outside [0, 10)",
+    "label 10 at index 0 is not an integer in [0, 10)",
   );
   model.dispose();
 });

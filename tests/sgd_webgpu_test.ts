@@ -17,7 +17,8 @@ async function check(size: number, momentum: number, steps: number): Promise<voi
     const g = randomArray(rng, size);
     if (momentum > 0) sgdMomentumUpdate(p0, g, v0, lr, momentum);
     else sgdUpdate(p0, g, lr);
-    [, p, v] = await runKernel(specs.sgdUpdate(size), 1, [g, p, v], { lr, momentum });
+    const loss = Float32Array.of(2.3, 0), flag = new Float32Array(1);
+    [, p, v] = await runKernel(specs.sgdUpdate(size), 1, [g, p, v, loss, flag], { lr, momentum });
   }
   assertAllClose(p, p0, {
     rtol: 1e-6,
@@ -39,5 +40,35 @@ Deno.test({
     await check(1000, 0, 3);
     await check(777, 0.9, 4);
     await check(431080, 0.5, 2); // every parameter of the tutorial's LeNet
+  },
+});
+
+Deno.test({
+  name: "sgd webgpu: the device check flags a non-finite loss (bit 1) and parameter (bit 2)",
+  ignore: !hasAdapter,
+  async fn() {
+    const flagOf = async (p: Float32Array, loss: number, momentum = 0) => {
+      const g = new Float32Array(p.length), v = new Float32Array(p.length);
+      const out = await runKernel(
+        specs.sgdUpdate(p.length),
+        1,
+        [g, p, v, Float32Array.of(loss, 0), new Float32Array(1)],
+        { lr: 0.1, momentum },
+      );
+      return new Uint32Array(out[4].buffer)[0];
+    };
+    const finite = new Float32Array(1000).fill(0.5);
+    const withNaN = finite.slice(), withInf = finite.slice();
+    withNaN[999] = NaN;
+    withInf[3] = -Infinity;
+    const flags = [
+      await flagOf(finite, 2.3),
+      await flagOf(withNaN, 2.3),
+      await flagOf(withInf, 2.3, 0.9),
+      await flagOf(finite, NaN),
+      await flagOf(finite, Infinity),
+      await flagOf(withNaN, NaN),
+    ];
+    if (flags.join() !== "0,2,2,1,1,3") throw new Error(`flags ${flags.join()}, want 0,2,2,1,1,3`);
   },
 });

@@ -13,6 +13,7 @@ import type {
   LayerPlan,
   NetworkPlan,
   StepOptions,
+  StepResult,
 } from "../backend.ts";
 import { conv2dBackward, conv2dForward, type Conv2DShape } from "../../cpu/conv2d.ts";
 import { maxPool2dBackward, maxPool2dForward, type MaxPool2DShape } from "../../cpu/maxpool2d.ts";
@@ -24,6 +25,7 @@ import { errorCount, nllLoss, softmaxNllBackward } from "../../cpu/nll.ts";
 import { sgdMomentumUpdate, sgdUpdate } from "../../cpu/sgd.ts";
 import type { FloatArray } from "../../cpu/types.ts";
 import { hostBatch, HostDataset, sizeOf } from "./host.ts";
+import { firstNonFinite } from "../validate.ts";
 
 /**
  * Creates the reference executor for a plan.
@@ -92,14 +94,24 @@ export class CpuExecutor implements Executor {
   }
 
   setParams(values: Map<string, ArrayLike<number>>): Promise<void> {
-    for (const [name, dst] of this.#params) {
-      const src = values.get(name);
-      if (!src || src.length !== dst.length) {
-        throw new RangeError(
-          `setParams: ${name} needs ${dst.length} values, got ${src ? src.length : "none"}`,
-        );
-      }
-      dst.set(src);
+    for (const [name, dst] of this.#params) dst.set(values.get(name)!);
+    return Promise.resolve();
+  }
+
+  getOptimizerState(): Promise<Map<string, Float32Array>> {
+    const out = new Map<string, Float32Array>();
+    for (const [name, p] of this.#params) {
+      const v = this.#velocity.get(name);
+      out.set(name, v ? Float32Array.from(v) : new Float32Array(p.length));
+    }
+    return Promise.resolve(out);
+  }
+
+  setOptimizerState(values: Map<string, ArrayLike<number>>): Promise<void> {
+    for (const [name, p] of this.#params) {
+      const v = p instanceof Float64Array ? new Float64Array(p.length) : new Float32Array(p.length);
+      v.set(values.get(name)!);
+      this.#velocity.set(name, v);
     }
     return Promise.resolve();
   }
@@ -214,7 +226,6 @@ export class CpuExecutor implements Executor {
       this.#acts[0],
       needLabels ? this.#labels : null,
       sizeOf(this.#plan.inputShape),
-      this.#plan.batchSize,
     );
   }
 
@@ -223,7 +234,7 @@ export class CpuExecutor implements Executor {
     return this.#acts[L - 1].subarray(0, count * this.#plan.classes);
   }
 
-  trainStep(batch: BatchSource, options: StepOptions): Promise<number> {
+  trainStep(batch: BatchSource, options: StepOptions): Promise<StepResult> {
     const count = this.#load(batch, true);
     this.#forward(count);
     const labels = this.#labels.subarray(0, count);
@@ -244,7 +255,9 @@ export class CpuExecutor implements Executor {
         sgdUpdate(p, g, options.learningRate);
       }
     }
-    return Promise.resolve(loss);
+    let paramsNonFinite = false;
+    for (const p of this.#params.values()) paramsNonFinite ||= firstNonFinite(p) >= 0;
+    return Promise.resolve({ loss, lossNonFinite: !Number.isFinite(loss), paramsNonFinite });
   }
 
   evaluate(batch: BatchSource): Promise<EvalResult> {

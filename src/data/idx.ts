@@ -130,7 +130,8 @@ export function parseIdx(bytes: Uint8Array, name: string, opts: ParseIdxOptions 
  * @param bytes The file contents, gzipped or not.
  * @param name The file's name, used in error messages.
  * @returns The decompressed bytes (or `bytes` itself when not gzipped).
- * @throws {Error} Naming the file, when the gzip data is truncated or corrupt.
+ * @throws {Error} Naming the file, when the gzip data is truncated or corrupt, or followed by
+ *   other bytes.
  *
  * @example
  * ```ts
@@ -152,12 +153,14 @@ export async function gunzipIfNeeded(bytes: Uint8Array, name: string): Promise<U
     );
     return new Uint8Array(await new Response(stream).arrayBuffer());
   } catch (e) {
-    throw new Error(
-      `${name}: corrupt or truncated gzip data (${bytes.length} bytes): ${
-        e instanceof Error ? e.message : String(e)
-      }`,
-      { cause: e },
-    );
+    const message = e instanceof Error ? e.message : String(e);
+    // Deno's DecompressionStream says "failed to write whole buffer" when bytes follow the
+    // end of the gzip stream (trailing garbage, or a second gzip member).
+    const why = /failed to write whole buffer/.test(message)
+      ? "unexpected bytes after the end of the gzip data (trailing garbage, or a second " +
+        "concatenated gzip stream, which is not supported)"
+      : `corrupt or truncated gzip data: ${message}`;
+    throw new Error(`${name}: ${why} (${bytes.length} bytes)`, { cause: e });
   }
 }
 

@@ -23,11 +23,13 @@ import type {
   LayerPlan,
   NetworkPlan,
   StepOptions,
+  StepResult,
 } from "../../backend.ts";
 import { softmaxForward } from "../../../cpu/softmax.ts";
 import { errorCount, nllLoss, softmaxNllBackward } from "../../../cpu/nll.ts";
 import { sgdMomentumUpdate, sgdUpdate } from "../../../cpu/sgd.ts";
 import { hostBatch, HostDataset, sizeOf } from "../host.ts";
+import { firstNonFinite } from "../../validate.ts";
 import { type Blas, loadBlas } from "./blas.ts";
 import { ConvStage } from "./conv.ts";
 import { DenseStage } from "./dense.ts";
@@ -193,15 +195,24 @@ class NativeExecutor implements Executor {
 
   setParams(values: Map<string, Float32Array>): Promise<void> {
     return this.#serial(() => {
-      for (const [name, dst] of this.#params) {
-        const src = values.get(name);
-        if (!src || src.length !== dst.length) {
-          throw new RangeError(
-            `setParams: ${name} needs ${dst.length} values, got ${src ? src.length : "none"}`,
-          );
-        }
-      }
       for (const [name, dst] of this.#params) dst.set(values.get(name)!);
+      return Promise.resolve();
+    });
+  }
+
+  getOptimizerState(): Promise<Map<string, Float32Array>> {
+    return this.#serial(() => {
+      const out = new Map<string, Float32Array>();
+      for (const [name, p] of this.#params) {
+        out.set(name, this.#velocity.get(name)?.slice() ?? new Float32Array(p.length));
+      }
+      return Promise.resolve(out);
+    });
+  }
+
+  setOptimizerState(values: Map<string, Float32Array>): Promise<void> {
+    return this.#serial(() => {
+      for (const name of this.#params.keys()) this.#velocity.set(name, values.get(name)!.slice());
       return Promise.resolve();
     });
   }
@@ -304,7 +315,6 @@ class NativeExecutor implements Executor {
       this.#acts[0],
       needLabels ? this.#labels : null,
       sizeOf(this.#plan.inputShape),
-      this.#plan.batchSize,
     );
   }
 
@@ -325,7 +335,7 @@ class NativeExecutor implements Executor {
     return result;
   }
 
-  trainStep(batch: BatchSource, options: StepOptions): Promise<number> {
+  trainStep(batch: BatchSource, options: StepOptions): Promise<StepResult> {
     return this.#serial(async () => {
       const tStep = this.#profile?.start("step") ?? 0;
       const n = this.#load(batch, true);
@@ -349,10 +359,12 @@ class NativeExecutor implements Executor {
           sgdUpdate(p, g, lr);
         }
       }
+      let paramsNonFinite = false;
+      for (const p of this.#params.values()) paramsNonFinite ||= firstNonFinite(p) >= 0;
       this.#profile?.stop(t0);
       this.#profile?.stop(tStep, "step");
       this.#profile?.endStep();
-      return loss;
+      return { loss, lossNonFinite: options.readLoss && !Number.isFinite(loss), paramsNonFinite };
     });
   }
 

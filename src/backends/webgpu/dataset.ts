@@ -30,30 +30,9 @@ export class GpuDataset implements DeviceDataset {
     labels: Uint8Array | Int32Array,
     count: number,
     scale: number,
-    sampleSize: number,
-    classes: number,
   ) {
-    if (!Number.isInteger(count) || count < 1) {
-      throw new RangeError(`dataset: count must be a positive integer, got ${count}`);
-    }
-    if (images.length !== count * sampleSize) {
-      throw new RangeError(
-        `dataset: ${count} samples of ${sampleSize} values need ${
-          count * sampleSize
-        } image values, got ${images.length}`,
-      );
-    }
-    if (labels.length !== count) {
-      throw new RangeError(`dataset: ${count} samples need ${count} labels, got ${labels.length}`);
-    }
     const label32 = new Uint32Array(count);
-    for (let i = 0; i < count; i++) {
-      const l = labels[i];
-      if (!(l >= 0 && l < classes)) {
-        throw new RangeError(`dataset: label ${l} at index ${i} is outside [0, ${classes})`);
-      }
-      label32[i] = l;
-    }
+    label32.set(labels); // checked by the model (src/validate.ts)
     this.count = count;
     this.bytes = images instanceof Uint8Array;
     this.scale = scale;

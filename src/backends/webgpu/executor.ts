@@ -3,7 +3,8 @@
  * activations, gradients, velocities and the batch live in GPU buffers allocated once per
  * model; pipelines and bind groups are created once; a training step (batch load, forward,
  * loss, backward, SGD) is recorded into ONE command encoder and submitted once. Nothing is
- * read back unless asked: the loss (4 bytes), an evaluation (8 bytes), probabilities, weights.
+ * read back unless asked: the loss with the step's non-finite flag (8 bytes), an evaluation
+ * (8 bytes), probabilities, weights.
  *
  * @module
  */
@@ -15,6 +16,7 @@ import type {
   LayerPlan,
   NetworkPlan,
   StepOptions,
+  StepResult,
 } from "../../backend.ts";
 import { sizeOf } from "../host.ts";
 import { checkDevice, getDevice, scoped, upload, watch } from "./device.ts";
@@ -98,6 +100,8 @@ class WebGpuExecutor implements Executor {
   readonly #weightGrads: GPUBuffer;
   readonly #velocity: GPUBuffer;
   readonly #result: GPUBuffer;
+  /** The non-finite flag of shaders/sgd_update.wgsl: bit 1 loss, bit 2 parameters. */
+  readonly #flag: GPUBuffer;
   readonly #batchBytes: GPUBuffer;
   readonly #readResult: GPUBuffer;
   readonly #readProbs: GPUBuffer;
@@ -143,6 +147,7 @@ class WebGpuExecutor implements Executor {
     this.#weightGrads = floats("the parameter gradients", total);
     this.#velocity = floats("the velocities", total);
     this.#result = floats("the loss", 2);
+    this.#flag = floats("the non-finite flag", 1);
     this.#batchBytes = this.#buffer(
       "a byte batch",
       Math.ceil((n * this.#sample + 8) / 4) * 4,
@@ -290,6 +295,8 @@ class WebGpuExecutor implements Executor {
         this.#weightGrads,
         this.#weights,
         this.#velocity,
+        this.#result,
+        this.#flag,
       ]]);
     }
     const all = [...forward, ...backward, ...others];
@@ -318,35 +325,43 @@ class WebGpuExecutor implements Executor {
     return run;
   }
 
-  setParams(values: Map<string, Float32Array>): Promise<void> {
+  #upload(what: string, into: GPUBuffer, values: Map<string, Float32Array>): Promise<void> {
     return this.#exclusive(async () => {
-      this.#check("setParams");
-      for (const [name, slot] of this.#slots) {
-        const src = values.get(name);
-        if (!src || src.length !== slot.size) {
-          throw new RangeError(
-            `setParams: ${name} needs ${slot.size} values, got ${src ? src.length : "none"}`,
-          );
-        }
-      }
-      await scoped(this.#device, "setParams", () => {
+      this.#check(what);
+      await scoped(this.#device, what, () => {
         for (const [name, slot] of this.#slots) {
-          upload(this.#device, this.#weights, slot.offset * 4, values.get(name)!);
+          upload(this.#device, into, slot.offset * 4, values.get(name)!);
         }
       });
     });
   }
 
-  getParams(): Promise<Map<string, Float32Array>> {
+  #download(what: string, from: GPUBuffer): Promise<Map<string, Float32Array>> {
     return this.#exclusive(async () => {
-      this.#check("getParams");
-      const all = await this.#read(this.#readWeights, this.#paramCount * 4, "getParams", (enc) => {
-        enc.copyBufferToBuffer(this.#weights, 0, this.#readWeights, 0, this.#paramCount * 4);
+      this.#check(what);
+      const all = await this.#read(this.#readWeights, this.#paramCount * 4, what, (enc) => {
+        enc.copyBufferToBuffer(from, 0, this.#readWeights, 0, this.#paramCount * 4);
       });
       const out = new Map<string, Float32Array>();
       for (const [name, s] of this.#slots) out.set(name, all.slice(s.offset, s.offset + s.size));
       return out;
     });
+  }
+
+  setParams(values: Map<string, Float32Array>): Promise<void> {
+    return this.#upload("setParams", this.#weights, values);
+  }
+
+  getParams(): Promise<Map<string, Float32Array>> {
+    return this.#download("getParams", this.#weights);
+  }
+
+  setOptimizerState(values: Map<string, Float32Array>): Promise<void> {
+    return this.#upload("setOptimizerState", this.#velocity, values);
+  }
+
+  getOptimizerState(): Promise<Map<string, Float32Array>> {
+    return this.#download("getOptimizerState", this.#velocity);
   }
 
   createDataset(
@@ -362,8 +377,6 @@ class WebGpuExecutor implements Executor {
       labels,
       count,
       scale,
-      this.#sample,
-      this.#plan.classes,
     );
     this.#datasets.add(ds);
     ds.onDispose = () => this.#datasets.delete(ds);
@@ -379,21 +392,9 @@ class WebGpuExecutor implements Executor {
     needLabels: boolean,
     step: { lr?: number; momentum?: number },
   ): LoadedBatch {
-    const count = batch.count;
-    const max = this.#plan.batchSize, S = this.#sample;
-    if (!Number.isInteger(count) || count < 1 || count > max) {
-      throw new RangeError(`batch of ${count} samples: must be 1..${max}`);
-    }
+    const count = batch.count, S = this.#sample;
     const device = this.#device;
     if ("x" in batch) {
-      if (batch.x.length < count * S) {
-        throw new RangeError(
-          `batch of ${count} samples needs ${count * S} values, got ${batch.x.length}`,
-        );
-      }
-      if (needLabels && !batch.labels) {
-        throw new TypeError("labels are needed for training and evaluation");
-      }
       upload(device, this.#params, 0, packParams({ count, ...step }));
       upload(device, this.#acts[0], 0, batch.x.subarray(0, count * S));
       if (needLabels) {
@@ -401,16 +402,8 @@ class WebGpuExecutor implements Executor {
       }
       return { count, record: () => {} };
     }
-    const ds = batch.dataset;
-    if (!(ds instanceof GpuDataset) || !this.#datasets.has(ds)) {
-      throw new TypeError("this dataset belongs to another model or backend, or was disposed");
-    }
+    const ds = batch.dataset as GpuDataset;
     const { start } = batch;
-    if (!Number.isInteger(start) || start < 0 || start + count > ds.count) {
-      throw new RangeError(
-        `batch [${start}, ${start + count}) is outside the dataset of ${ds.count}`,
-      );
-    }
     if (ds.bytes) {
       const first = start * S, end = (start + count) * S;
       const from = first & ~3, to = Math.ceil(end / 4) * 4;
@@ -484,7 +477,7 @@ class WebGpuExecutor implements Executor {
     return out;
   }
 
-  trainStep(batch: BatchSource, options: StepOptions): Promise<number> {
+  trainStep(batch: BatchSource, options: StepOptions): Promise<StepResult> {
     return this.#exclusive(async () => {
       this.#check("trainStep");
       const load = this.#load(batch, true, {
@@ -498,10 +491,17 @@ class WebGpuExecutor implements Executor {
         for (const d of this.#backward) d.record(pass, n);
         this.#sgd?.record(pass, n);
       }, (enc) => {
-        if (options.readLoss) enc.copyBufferToBuffer(this.#result, 0, this.#readResult, 0, 4);
+        // The loss and the flag come back together; the flag then restarts at 0. Without a
+        // read the flag stays set on the device for the next step that reads.
+        if (!options.readLoss) return;
+        enc.copyBufferToBuffer(this.#result, 0, this.#readResult, 0, 4);
+        enc.copyBufferToBuffer(this.#flag, 0, this.#readResult, 4, 4);
+        enc.clearBuffer(this.#flag);
       });
-      if (!options.readLoss) return NaN;
-      return (await this.#map(this.#readResult, 4, "trainStep"))[0];
+      if (!options.readLoss) return { loss: NaN, lossNonFinite: false, paramsNonFinite: false };
+      const read = await this.#map(this.#readResult, 8, "trainStep");
+      const flag = new Uint32Array(read.buffer)[1];
+      return { loss: read[0], lossNonFinite: (flag & 1) !== 0, paramsNonFinite: (flag & 2) !== 0 };
     });
   }
 
