@@ -13,6 +13,7 @@ import {
   PARAMS_SIZE,
 } from "../src/backends/webgpu/kernels.ts";
 import type { RandomState } from "../src/random.ts";
+import { SHADERS } from "../src/backends/webgpu/shaders.ts";
 
 async function probe(): Promise<GPUDevice | null> {
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -110,4 +111,23 @@ export function atolFor(expected: ArrayLike<number>, factor = 1e-5): number {
   let m = 0;
   for (let i = 0; i < expected.length; i++) m = Math.max(m, Math.abs(expected[i]));
   return factor * Math.max(m, 1e-30);
+}
+
+/**
+ * Compiles every embedded shader on `dev` and lists the compiler's errors and warnings as
+ * `shaders/<file>.wgsl:<line>:<column>: <type>: <message>` (naga in Deno, Tint in Chromium).
+ *
+ * @param dev The device (default the shared one).
+ * @returns One line per error or warning; empty when every shader compiles cleanly.
+ */
+export async function shaderMessages(dev: GPUDevice = device!): Promise<string[]> {
+  const out: string[] = [];
+  for (const [name, code] of Object.entries(SHADERS)) {
+    const module = dev.createShaderModule({ code, label: `${name}.wgsl` });
+    for (const m of (await module.getCompilationInfo()).messages) {
+      if (m.type === "info") continue;
+      out.push(`shaders/${name}.wgsl:${m.lineNum}:${m.linePos}: ${m.type}: ${m.message.trim()}`);
+    }
+  }
+  return out;
 }

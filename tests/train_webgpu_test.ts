@@ -16,89 +16,18 @@ import {
 } from "../mod.ts";
 import { RandomState } from "../src/random.ts";
 import { assertAllClose } from "./_assert.ts";
-import { atolFor, device, hasAdapter } from "./_webgpu.ts";
-
-const lenet = (): Layer[] => [
-  new Conv2D({ filters: 20, kernelSize: 5 }),
-  new MaxPool2D({ poolSize: 2 }),
-  new Tanh(),
-  new Conv2D({ filters: 50, kernelSize: 5 }),
-  new MaxPool2D({ poolSize: 2 }),
-  new Tanh(),
-  new Dense({ units: 500 }),
-  new Tanh(),
-  new Dense({ units: 10 }),
-  new Softmax(),
-];
-
-function data(seed: number, count: number, sample: number, classes = 10) {
-  const rng = new RandomState(seed);
-  const x = Float32Array.from(rng.uniform(0, 1, count * sample));
-  const labels = Int32Array.from(
-    { length: count },
-    () => Math.floor(rng.uniform(0, classes, 1)[0]),
-  );
-  return { x, labels };
-}
-
-async function pair(layers: () => Layer[], inputShape: number[], batchSize: number) {
-  const make = (backend: "cpu" | "webgpu") =>
-    Sequential.create({ inputShape, layers: layers(), batchSize, backend, device: device! });
-  return [await make("cpu"), await make("webgpu")] as const;
-}
-
-async function assertSameWeights(cpu: Sequential, gpu: Sequential, msg: string) {
-  const [a, b] = [await cpu.getWeights(), await gpu.getWeights()];
-  for (const name of Object.keys(a)) {
-    assertAllClose(b[name].data, a[name].data, {
-      rtol: 1e-3,
-      atol: atolFor(a[name].data, 1e-4),
-      msg: `${msg}: ${name}`,
-    });
-  }
-}
-
-async function trainBoth(
-  cpu: Sequential,
-  gpu: Sequential,
-  steps: { count: number; momentum?: number }[],
-  seed: number,
-) {
-  const sample = cpu.plan.inputShape.reduce((a, b) => a * b, 1);
-  const losses: [number, number][] = [];
-  for (const [k, s] of steps.entries()) {
-    const { x, labels } = data(seed + k, s.count, sample, cpu.plan.classes);
-    const opts = { learningRate: 0.1, momentum: s.momentum ?? 0 };
-    losses.push([await cpu.trainStep(x, labels, opts), await gpu.trainStep(x, labels, opts)]);
-  }
-  assertAllClose(losses.map((l) => l[1]), losses.map((l) => l[0]), { rtol: 1e-4, msg: "losses" });
-  return losses;
-}
+import { device, hasAdapter } from "./_webgpu.ts";
+import { assertSameWeights, data, lenet, lenetFiveSteps, pair, trainBoth } from "./_train_cases.ts";
 
 Deno.test({
   name: "train webgpu: 5 SGD steps of the tutorial's LeNet (batch 16) match the cpu backend",
   ignore: !hasAdapter,
   async fn() {
-    const [cpu, gpu] = await pair(lenet, [1, 28, 28], 16);
-    await assertSameWeights(cpu, gpu, "initial weights");
-    const steps = Array.from({ length: 5 }, () => ({ count: 16 }));
-    const losses = await trainBoth(cpu, gpu, steps, 100);
+    const losses = await lenetFiveSteps();
     console.log(
       "losses cpu / webgpu:",
       losses.map(([a, b]) => `${a.toFixed(6)} / ${b.toFixed(6)}`).join(", "),
     );
-    await assertSameWeights(cpu, gpu, "after 5 steps");
-    // evaluate and predict on fresh data
-    const { x, labels } = data(7, 16, 784);
-    const [ec, eg] = [await cpu.evaluate(x, labels), await gpu.evaluate(x, labels)];
-    assertAllClose([eg.loss], [ec.loss], { rtol: 1e-4, msg: "evaluate loss" });
-    if (eg.errors !== ec.errors) {
-      throw new Error(`evaluate errors: webgpu ${eg.errors}, cpu ${ec.errors}`);
-    }
-    const [pc, pg] = [await cpu.predict(x), await gpu.predict(x)];
-    assertAllClose(pg, pc, { rtol: 1e-3, atol: 1e-5, msg: "predict" });
-    cpu.dispose();
-    gpu.dispose();
   },
 });
 
