@@ -100,8 +100,14 @@ export async function writeTrainingCheckpoint(
     format: FORMAT,
     settings: JSON.stringify(settings),
     state: JSON.stringify({
-      ...state,
+      epoch: state.epoch,
+      iteration: state.iteration,
+      lr: state.lr,
+      patience: state.patience,
       bestValidation: Number.isFinite(state.bestValidation) ? state.bestValidation : null,
+      bestIter: state.bestIter,
+      testScore: state.testScore,
+      stopped: state.stopped,
     }),
   });
 }

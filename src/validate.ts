@@ -39,6 +39,8 @@ export class NonFiniteError extends Error {
   readonly tensors: string[];
 
   /**
+   * Builds the error and its message from what the step's check found.
+   *
    * @param info The step, the first step it may come from, whether the loss was non-finite,
    *   the names of the non-finite parameter tensors.
    */
