@@ -9,7 +9,9 @@
  * - maxpool2d: exact (pooling only selects values), ties go to the first maximum;
  * - tanh, sigmoid: rtol 1e-5, atol 1e-6 (one float32 op each), large inputs included;
  * - softmax, NLL: probabilities and gradients rtol 1e-5 / atol 1e-7, mean loss rtol 1e-5,
- *   the error count exact.
+ *   the error count exact;
+ * - sgd_update: rtol 1e-6, atol 1e-7 (two float32 operations per step); its non-finite flag
+ *   exact.
  *
  * @module
  */
@@ -20,6 +22,7 @@ import { tanhBackward, tanhForward } from "../cpu/tanh.ts";
 import { sigmoidBackward, sigmoidForward } from "../cpu/sigmoid.ts";
 import { softmaxForward } from "../cpu/softmax.ts";
 import { errorCount, nllLoss, softmaxNllBackward } from "../cpu/nll.ts";
+import { sgdMomentumUpdate, sgdUpdate } from "../cpu/sgd.ts";
 import { type ConvDims, convWeightSplits, specs } from "../src/backends/webgpu/kernels.ts";
 import { RandomState } from "../src/random.ts";
 import { assertAllClose } from "./_assert.ts";
@@ -28,7 +31,7 @@ import { atolFor, randomArray, RTOL, runKernel } from "./_webgpu.ts";
 /** One parity case: a test name and what it runs. */
 export interface KernelCase {
   /** The op group, the `<op>` of `tests/<op>_webgpu_test.ts`. */
-  op: "conv2d" | "dense" | "maxpool2d" | "activations" | "softmax_nll";
+  op: "conv2d" | "dense" | "maxpool2d" | "activations" | "softmax_nll" | "sgd";
   /** The test's name. */
   name: string;
   /** Runs the kernels and throws on the first mismatch. */
@@ -278,6 +281,32 @@ async function checkSoftmaxNll(
   assertAllClose([result[1]], [errors], { rtol: 0, atol: 0, msg: `nll_loss errors ${tag}` });
 }
 
+// ---------------------------------------------------------------- sgd
+
+async function checkSgd(size: number, momentum: number, steps: number): Promise<void> {
+  const rng = new RandomState(size);
+  let p: Float32Array = randomArray(rng, size), v: Float32Array = new Float32Array(size);
+  const p0 = p.slice(), v0 = v.slice();
+  const lr = 0.1;
+  for (let s = 0; s < steps; s++) {
+    const g = randomArray(rng, size);
+    if (momentum > 0) sgdMomentumUpdate(p0, g, v0, lr, momentum);
+    else sgdUpdate(p0, g, lr);
+    const loss = Float32Array.of(2.3, 0), flag = new Float32Array(1);
+    [, p, v] = await runKernel(specs.sgdUpdate(size), 1, [g, p, v, loss, flag], { lr, momentum });
+  }
+  assertAllClose(p, p0, {
+    rtol: 1e-6,
+    atol: 1e-7,
+    msg: `sgd_update p size ${size} momentum ${momentum}`,
+  });
+  assertAllClose(v, v0, {
+    rtol: 1e-6,
+    atol: 1e-7,
+    msg: `sgd_update v size ${size} momentum ${momentum}`,
+  });
+}
+
 // ---------------------------------------------------------------- the table
 
 /** Every parity case, in the order the Deno test files register them. */
@@ -387,6 +416,47 @@ export const KERNEL_CASES: readonly KernelCase[] = [
     op: "softmax_nll",
     name: "softmax/nll webgpu: the tutorial's output layer at batch 500",
     run: () => checkSoftmaxNll(500, 10),
+  },
+  {
+    op: "sgd",
+    name: "sgd webgpu: plain and momentum updates match cpu/sgd.ts",
+    async run() {
+      await checkSgd(1, 0, 1);
+      await checkSgd(1000, 0, 3);
+      await checkSgd(777, 0.9, 4);
+      await checkSgd(431080, 0.5, 2); // every parameter of the tutorial's LeNet
+    },
+  },
+  {
+    op: "sgd",
+    name: "sgd webgpu: the device check flags a non-finite loss (bit 1) and parameter (bit 2)",
+    async run() {
+      const flagOf = async (p: Float32Array, loss: number, momentum = 0) => {
+        const g = new Float32Array(p.length), v = new Float32Array(p.length);
+        const out = await runKernel(
+          specs.sgdUpdate(p.length),
+          1,
+          [g, p, v, Float32Array.of(loss, 0), new Float32Array(1)],
+          { lr: 0.1, momentum },
+        );
+        return new Uint32Array(out[4].buffer)[0];
+      };
+      const finite = new Float32Array(1000).fill(0.5);
+      const withNaN = finite.slice(), withInf = finite.slice();
+      withNaN[999] = NaN;
+      withInf[3] = -Infinity;
+      const flags = [
+        await flagOf(finite, 2.3),
+        await flagOf(withNaN, 2.3),
+        await flagOf(withInf, 2.3, 0.9),
+        await flagOf(finite, NaN),
+        await flagOf(finite, Infinity),
+        await flagOf(withNaN, NaN),
+      ];
+      if (flags.join() !== "0,2,2,1,1,3") {
+        throw new Error(`flags ${flags.join()}, want 0,2,2,1,1,3`);
+      }
+    },
   },
 ];
 
