@@ -263,6 +263,8 @@ interface Training {
   errors: Point[];
   /** Seconds and images of the timed steps (the first one, with compilation, excluded). */
   timed: { seconds: number; images: number };
+  /** Seconds of each step (the loss read back included). */
+  stepSeconds: number[];
   running: boolean;
 }
 
@@ -341,6 +343,7 @@ async function startTraining(): Promise<Training> {
     losses: [],
     errors: [],
     timed: { seconds: 0, images: 0 },
+    stepSeconds: [],
     running: false,
   };
 }
@@ -369,6 +372,7 @@ async function trainLoop(t: Training, steps = Infinity): Promise<void> {
       const loss = await exclusive(() => t.model.trainBatch(t.train, start, count, options));
       const seconds = (performance.now() - t0) / 1000;
       mark("firstStep");
+      t.stepSeconds.push(seconds);
       if (t.step > 0) {
         t.timed.seconds += seconds;
         t.timed.images += count;
@@ -456,7 +460,7 @@ async function main(): Promise<void> {
   shipped = await loadShipped();
   mark("ready");
   b.textContent += ` · shipped checkpoint loaded`;
-  if (query.get("train") === "1") await train();
+  if (query.get("train") === "1") train().catch(showError); // runs until stopped
 }
 
 const ready = main();
@@ -479,6 +483,7 @@ Object.assign(globalThis, {
       training && {
         step: training.step,
         losses: training.losses.map((p) => p[1]),
+        stepSeconds: training.stepSeconds,
         errors: training.errors.map((p) => p[1]),
         imagesPerSecond: training.timed.seconds
           ? training.timed.images / training.timed.seconds

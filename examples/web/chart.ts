@@ -1,5 +1,5 @@
 /**
- * The live training chart: loss per step (smoothed) and validation error against the number
+ * The live training chart: loss per step (faint, and smoothed) and validation error against the number
  * of images trained on, on a 2D canvas. Loss on the left axis, error on the right.
  *
  * @module
@@ -90,6 +90,9 @@ export function drawChart(
       }
     }
   };
+  ctx.globalAlpha = 0.3;
+  line(losses, lossMax, LOSS, false);
+  ctx.globalAlpha = 1;
   line(smooth(losses), lossMax, LOSS, false);
   line(errors, errMax, ERR, true);
 }
