@@ -95,7 +95,10 @@ export interface BrowserPageOptions {
   path?: string;
   /** Let the page log console errors (default false: any of them fails the test). */
   allowConsoleErrors?: boolean;
-  /** Longest a single `call` or page operation may take (default 300 s; SwiftShader is slow). */
+  /**
+   * Longest a single `call` or page operation may take (default 600 s: SwiftShader is slow,
+   * the more so on a loaded machine). Chromium gets a quarter of it to start.
+   */
   timeoutMs?: number;
 }
 
@@ -134,7 +137,7 @@ export async function withBrowserPage<T>(
   options: BrowserPageOptions = {},
 ): Promise<T> {
   if (skipReason) throw new Error(`cannot run a browser: ${skipReason}`);
-  const timeout = options.timeoutMs ?? 300_000;
+  const timeout = options.timeoutMs ?? 600_000;
   const tmp = await Deno.makeTempDir({ prefix: "lenet-browser-" });
   const files = new Map<string, { file: string; type: string }>();
   if (options.entry) {
@@ -163,6 +166,7 @@ export async function withBrowserPage<T>(
       userDataDir: `${tmp}/profile`,
       args: [...CHROMIUM_ARGS],
       protocolTimeout: timeout,
+      timeout: timeout / 4, // to start (puppeteer's default, 30 s, was too short on a loaded machine)
     });
     const page = await browser.newPage();
     page.setDefaultTimeout(timeout);
