@@ -51,8 +51,11 @@ export async function openDevice(
 ): Promise<GPUDevice> {
   const adapter = gpu ? await gpu.requestAdapter({ powerPreference: "high-performance" }) : null;
   if (!adapter) {
+    const why = gpu
+      ? "navigator.gpu.requestAdapter() returned null"
+      : "this runtime has no navigator.gpu";
     throw new Error(
-      'No WebGPU adapter was found (navigator.gpu.requestAdapter() returned null). Use backend: "cpu", ' +
+      `No WebGPU adapter was found (${why}). Use backend: "cpu", ` +
         "or run where a GPU or a software adapter (Mesa llvmpipe/lavapipe) is available.",
     );
   }
