@@ -3,8 +3,10 @@
  * console error; the shipped checkpoint classifies the first 100 MNIST test images, pushed
  * through the page's own drawing pad, preprocessing and inference, exactly as Deno does on the
  * `cpu` backend; pointer strokes of a 1, a 0 and a 7 get their class; a few training steps in
- * the page lower the loss; without WebGPU the page says so and runs on `cpu`. Writes
- * examples/web/screenshot.png.
+ * the page lower the loss; without WebGPU the page says so and runs on `cpu`. Writes a
+ * screenshot of the page to $SCREENSHOT when set (the README's examples/web/screenshot.png is
+ * made with `SCREENSHOT=examples/web/screenshot.png deno test -A tests/web_demo_browser_test.ts`),
+ * else to a temporary file, so a test run never changes the tree.
  */
 import { skipReason, withBrowserPage } from "./_browser.ts";
 import { demoHandler } from "../examples/web/serve.ts";
@@ -199,7 +201,9 @@ Deno.test({
       assert(Math.abs(p.reduce((a, b) => a + b, 0) - 1) < 1e-4, `probabilities sum to ${p}`);
       await page.select("#model-choice", "shipped");
       await draw(page, DIGITS[2][1]);
-      await page.screenshot({ path: new URL("screenshot.png", WEB).pathname });
+      const shot = Deno.env.get("SCREENSHOT") ?? await Deno.makeTempFile({ suffix: ".png" });
+      await page.screenshot({ path: shot });
+      console.log(`screenshot of the page: ${shot}`);
 
       // Without WebGPU: said on the page, runs on cpu, same result as Deno.
       await page.evaluateOnNewDocument(() =>
