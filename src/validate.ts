@@ -77,6 +77,13 @@ export class NonFiniteError extends Error {
  * ```
  */
 export function firstNonFinite(values: ArrayLike<number>): number {
+  if (values instanceof Float32Array) {
+    // Exponent bits all ones is NaN or +-Inf; a monomorphic integer loop (a parameter scan
+    // per training step must cost well under a millisecond).
+    const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
+    for (let i = 0; i < bits.length; i++) if ((bits[i] & 0x7f800000) === 0x7f800000) return i;
+    return -1;
+  }
   // A sum of x * 0 is NaN exactly when some x is NaN or infinite: one cheap pass first.
   let probe = 0;
   for (let i = 0; i < values.length; i++) probe += values[i] * 0;
