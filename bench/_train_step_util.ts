@@ -1,21 +1,10 @@
 /** Helpers shared by the training-step benchmarks. */
-import { Conv2D, Dense, MaxPool2D, RandomState, Sequential, Softmax, Tanh } from "../mod.ts";
+import { lenet5, RandomState, Sequential } from "../mod.ts";
 import type { BackendName } from "../src/backend.ts";
 
 /** The tutorial's LeNet layers. */
 export function lenetLayers() {
-  return [
-    new Conv2D({ filters: 20, kernelSize: 5 }),
-    new MaxPool2D({ poolSize: 2 }),
-    new Tanh(),
-    new Conv2D({ filters: 50, kernelSize: 5 }),
-    new MaxPool2D({ poolSize: 2 }),
-    new Tanh(),
-    new Dense({ units: 500 }),
-    new Tanh(),
-    new Dense({ units: 10 }),
-    new Softmax(),
-  ];
+  return lenet5();
 }
 
 /** Random inputs in [0, 1) and labels, from fixed seeds (like the peers' scripts). */

@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { Conv2D, Dense, MaxPool2D, RandomState, Sequential, Softmax, Tanh } from "../mod.ts";
+import { lenet5, RandomState, Sequential } from "../mod.ts";
 import { ConvStage } from "../src/backends/native/conv.ts";
 import { DenseStage } from "../src/backends/native/dense.ts";
 import { PoolStage } from "../src/backends/native/pool.ts";
@@ -166,18 +166,7 @@ Deno.bench({
       inputShape: [1, 28, 28],
       batchSize: B,
       backend: "native",
-      layers: [
-        new Conv2D({ filters: 20, kernelSize: 5 }),
-        new MaxPool2D({ poolSize: 2 }),
-        new Tanh(),
-        new Conv2D({ filters: 50, kernelSize: 5 }),
-        new MaxPool2D({ poolSize: 2 }),
-        new Tanh(),
-        new Dense({ units: 500 }),
-        new Tanh(),
-        new Dense({ units: 10 }),
-        new Softmax(),
-      ],
+      layers: lenet5(),
     });
     await model.predict(images);
   },

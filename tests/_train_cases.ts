@@ -8,23 +8,12 @@
  *
  * @module
  */
-import { Conv2D, Dense, type Layer, MaxPool2D, Sequential, Softmax, Tanh } from "../mod.ts";
+import { type Layer, lenet5, Sequential } from "../mod.ts";
 import { RandomState } from "../src/random.ts";
 import { assertAllClose } from "./_assert.ts";
 import { atolFor, device } from "./_webgpu.ts";
 
-export const lenet = (): Layer[] => [
-  new Conv2D({ filters: 20, kernelSize: 5 }),
-  new MaxPool2D({ poolSize: 2 }),
-  new Tanh(),
-  new Conv2D({ filters: 50, kernelSize: 5 }),
-  new MaxPool2D({ poolSize: 2 }),
-  new Tanh(),
-  new Dense({ units: 500 }),
-  new Tanh(),
-  new Dense({ units: 10 }),
-  new Softmax(),
-];
+export const lenet = (): Layer[] => lenet5();
 
 export function data(seed: number, count: number, sample: number, classes = 10) {
   const rng = new RandomState(seed);

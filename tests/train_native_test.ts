@@ -12,6 +12,7 @@ import {
   Conv2D,
   Dense,
   type Layer,
+  lenet5,
   MaxPool2D,
   RandomState,
   Sequential,
@@ -26,18 +27,7 @@ const probe = tryLoadBlas();
 const ignore = !("blas" in probe);
 if ("error" in probe) console.log(`native training tests skipped, no BLAS: ${probe.error.message}`);
 
-const lenet = (): Layer[] => [
-  new Conv2D({ filters: 20, kernelSize: 5 }),
-  new MaxPool2D({ poolSize: 2 }),
-  new Tanh(),
-  new Conv2D({ filters: 50, kernelSize: 5 }),
-  new MaxPool2D({ poolSize: 2 }),
-  new Tanh(),
-  new Dense({ units: 500 }),
-  new Tanh(),
-  new Dense({ units: 10 }),
-  new Softmax(),
-];
+const lenet = (): Layer[] => lenet5();
 
 /** Unfused orders, a standalone pooling with partial windows, sigmoids, non-square kernels. */
 const odd = (): Layer[] => [
