@@ -21,6 +21,7 @@ import {
   Sequential,
   type Tensor,
 } from "../../mod.ts";
+import { deviceFrom } from "../../src/backends/webgpu/device.ts";
 import { FIELD, inkFromRgba, mnistFromInk } from "./preprocess.ts";
 import { drawChart, type Point } from "./chart.ts";
 
@@ -43,15 +44,6 @@ interface Backend {
   label: string;
 }
 
-const WANTED_LIMITS = [
-  "maxStorageBufferBindingSize",
-  "maxBufferSize",
-  "maxStorageBuffersPerShaderStage",
-  "maxComputeWorkgroupStorageSize",
-  "maxComputeInvocationsPerWorkgroup",
-  "maxComputeWorkgroupsPerDimension",
-] as const;
-
 async function pickBackend(): Promise<Backend> {
   if (query.get("backend") === "cpu") {
     return { name: "cpu", label: "WebGPU not used (backend=cpu in the address)" };
@@ -67,9 +59,7 @@ async function pickBackend(): Promise<Backend> {
   const i = adapter.info;
   const label = [i.vendor, i.architecture, i.device, i.description].filter(Boolean).join(" ") +
     (i.isFallbackAdapter ? " (software fallback adapter)" : "");
-  const requiredLimits: Record<string, number> = {};
-  for (const k of WANTED_LIMITS) requiredLimits[k] = adapter.limits[k];
-  const device = await adapter.requestDevice({ requiredLimits });
+  const device = await deviceFrom(adapter);
   return { name: "webgpu", device, label: label || "unnamed adapter" };
 }
 

@@ -59,14 +59,26 @@ export async function openDevice(
         "or run where a GPU or a software adapter (Mesa llvmpipe/lavapipe) is available.",
     );
   }
-  const requiredLimits: Record<string, number> = {};
-  for (const k of WANTED_LIMITS) requiredLimits[k] = adapter.limits[k];
-  const device = await adapter.requestDevice({ requiredLimits });
-  watch(device);
+  const device = await deviceFrom(adapter);
   device.lost.then(() => {
     // A lost shared device is replaced on the next getDevice() (with a new adapter).
     shared?.then((d) => d === device && (shared = null), () => {});
   });
+  return device;
+}
+
+/**
+ * A device from an adapter the caller already holds (e.g. to show its name), with the limits
+ * this library needs (as high as the adapter offers), watched like {@link openDevice}'s.
+ *
+ * @param adapter The adapter; Deno invalidates it once a device is requested.
+ * @returns A new watched device.
+ */
+export async function deviceFrom(adapter: GPUAdapter): Promise<GPUDevice> {
+  const requiredLimits: Record<string, number> = {};
+  for (const k of WANTED_LIMITS) requiredLimits[k] = adapter.limits[k];
+  const device = await adapter.requestDevice({ requiredLimits });
+  watch(device);
   return device;
 }
 
