@@ -556,12 +556,7 @@ export class Sequential {
    */
   async getWeights(): Promise<Record<string, Tensor>> {
     this.#check();
-    const values = await this.#exec.getParams();
-    const out: Record<string, Tensor> = {};
-    for (const p of this.plan.params) {
-      out[p.name] = { shape: [...p.shape], data: values.get(p.name)! };
-    }
-    return out;
+    return this.#named(await this.#exec.getParams());
   }
 
   /**
@@ -583,7 +578,11 @@ export class Sequential {
    */
   async getOptimizerState(): Promise<Record<string, Tensor>> {
     this.#check();
-    const values = await this.#exec.getOptimizerState();
+    return this.#named(await this.#exec.getOptimizerState());
+  }
+
+  /** Per-parameter values from the executor as tensors with the parameters' shapes. */
+  #named(values: Map<string, Float32Array>): Record<string, Tensor> {
     const out: Record<string, Tensor> = {};
     for (const p of this.plan.params) {
       out[p.name] = { shape: [...p.shape], data: values.get(p.name)! };
