@@ -22,6 +22,7 @@ export * from "./maxpool2d.ts";
 export * from "./dense.ts";
 export * from "./tanh.ts";
 export * from "./sigmoid.ts";
+export * from "./relu.ts";
 export * from "./softmax.ts";
 export * from "./nll.ts";
 export * from "./sgd.ts";
