@@ -18,15 +18,19 @@ export type BackendName = "cpu" | "webgpu" | "native";
 
 /** One parameter tensor of the network, e.g. `conv0.weight` of shape `[20, 1, 5, 5]`. */
 export interface ParamSpec {
-  /** `<layer name>.weight` or `<layer name>.bias`. */
+  /** `<layer name>.weight`, `.bias`, or for batch norm `.running_mean` / `.running_var`. */
   name: string;
   /** Row-major shape. */
   shape: number[];
-  /** How the tutorial initialises it: uniform in ±bound, or zeros. */
-  init: { kind: "uniform"; bound: number } | { kind: "zeros" };
+  /** Initial values: uniform in ±bound, zeros or ones. */
+  init: { kind: "uniform"; bound: number } | { kind: "zeros" } | { kind: "ones" };
 }
 
-/** Convolution, valid, stride 1, cross-correlation, weight `[K, C, kh, kw]`, bias `[K]`. */
+/**
+ * Cross-correlation with zero padding and stride, weight `[K, C, kh, kw]`, bias `[K]`:
+ * `y[n,k,oy,ox] = b[k] + Σ w[k,c,i,j] · x[n, c, oy·strideH - padTop + i, ox·strideW - padLeft + j]`
+ * (zero outside the input). The bottom and right padding are implied by `outShape`.
+ */
 export interface Conv2DPlan {
   /** Discriminant. */
   kind: "conv2d";
@@ -34,35 +38,60 @@ export interface Conv2DPlan {
   name: string;
   /** Input of one sample, `[C, H, W]`. */
   inShape: [number, number, number];
-  /** Output of one sample, `[K, H, W]`. */
+  /** Output of one sample, `[K, outH, outW]`. */
   outShape: [number, number, number];
   /** Kernel height. */
   kernelH: number;
   /** Kernel width. */
   kernelW: number;
+  /** Vertical stride. */
+  strideH: number;
+  /** Horizontal stride. */
+  strideW: number;
+  /** Zero rows added above the input. */
+  padTop: number;
+  /** Zero columns added left of the input. */
+  padLeft: number;
+  /** Zero rows added below the input. */
+  padBottom: number;
+  /** Zero columns added right of the input. */
+  padRight: number;
   /** The weight tensor. */
   weight: ParamSpec;
   /** The bias tensor. */
   bias: ParamSpec;
 }
 
-/** Non-overlapping max pooling (stride = pool size), Theano's `max_pool_2d`. */
-export interface MaxPool2DPlan {
+/**
+ * Max or average pooling over `poolH x poolW` windows moved by `strideH, strideW` (Theano's
+ * `max_pool_2d` when the stride equals the pool). `ignoreBorder` false keeps partial windows
+ * at the bottom/right border (PyTorch's `ceil_mode`); an average divides by the number of
+ * input values inside the window. A global average pooling is an `"avgpool2d"` whose window
+ * is the whole plane and whose `outShape` is `[C]`.
+ */
+export interface Pool2DPlan {
   /** Discriminant. */
-  kind: "maxpool2d";
-  /** Layer name, used in parameter names and errors. */
+  kind: "maxpool2d" | "avgpool2d";
+  /** Layer name, used in errors. */
   name: string;
   /** Input of one sample, `[C, H, W]`. */
   inShape: [number, number, number];
-  /** Output of one sample, `[K, H, W]`. */
-  outShape: [number, number, number];
-  /** Pool (and stride) height. */
+  /** Output of one sample: `[C, outH, outW]`, or `[C]` for a global pooling. */
+  outShape: [number, number, number] | [number];
+  /** Window height. */
   poolH: number;
-  /** Pool (and stride) width. */
+  /** Window width. */
   poolW: number;
+  /** Vertical stride. */
+  strideH: number;
+  /** Horizontal stride. */
+  strideW: number;
   /** Drop (true) or keep (false) partial windows at the border. */
   ignoreBorder: boolean;
 }
+
+/** @deprecated Use {@link Pool2DPlan}. */
+export type MaxPool2DPlan = Pool2DPlan;
 
 /** `y = flatten(x) · W + b`, weight `[inFeatures, outFeatures]`, bias `[outFeatures]`. */
 export interface DensePlan {
@@ -87,13 +116,66 @@ export interface DensePlan {
 /** Elementwise activation; backward uses the forward output. */
 export interface ActivationPlan {
   /** Which activation. */
-  kind: "tanh" | "sigmoid";
+  kind: "tanh" | "sigmoid" | "relu";
   /** Layer name, used in parameter names and errors. */
   name: string;
   /** Input of one sample. */
   inShape: number[];
   /** Output of one sample (same as the input). */
   outShape: number[];
+}
+
+/**
+ * Inverted dropout, active only in training: `y = keep ? x / (1 - rate) : 0`, the keep bit of
+ * each value drawn from a counter-based hash of (model seed, step, layer index, value index),
+ * so every backend drops the same values (`cpu/dropout.ts`).
+ */
+export interface DropoutPlan {
+  /** Discriminant. */
+  kind: "dropout";
+  /** Layer name, used in errors. */
+  name: string;
+  /** Input of one sample. */
+  inShape: number[];
+  /** Output of one sample (same as the input). */
+  outShape: number[];
+  /** Probability of dropping a value, in [0, 1). */
+  rate: number;
+  /** Index of the layer in the plan, mixed into the mask's hash. */
+  index: number;
+}
+
+/**
+ * Batch normalisation over `channels`, each with `positions` values per sample (`H·W` for
+ * `[C, H, W]` inputs, 1 for features): training normalises by the batch's mean and biased
+ * variance and updates the running averages (`r = (1 - momentum)·r + momentum·batch`, the
+ * variance unbiased); evaluation uses the running averages. `y = γ·x̂ + β`.
+ */
+export interface BatchNormPlan {
+  /** Discriminant. */
+  kind: "batchnorm";
+  /** Layer name, used in parameter names and errors. */
+  name: string;
+  /** Input of one sample, `[C, H, W]` or `[C]`. */
+  inShape: number[];
+  /** Output of one sample (same as the input). */
+  outShape: number[];
+  /** C. */
+  channels: number;
+  /** Values per channel and sample (H·W, or 1). */
+  positions: number;
+  /** Added to the variance. */
+  epsilon: number;
+  /** Weight of the batch in the running averages. */
+  momentum: number;
+  /** γ `[C]`, initialised to ones. */
+  weight: ParamSpec;
+  /** β `[C]`, initialised to zeros. */
+  bias: ParamSpec;
+  /** Running mean `[C]` (state, not trained), zeros at first. */
+  runningMean: ParamSpec;
+  /** Running variance `[C]` (state, not trained), ones at first. */
+  runningVar: ParamSpec;
 }
 
 /** Row-wise softmax over the last layer's `classes` outputs; trained with mean NLL. */
@@ -109,7 +191,14 @@ export interface SoftmaxPlan {
 }
 
 /** One layer with every shape resolved. */
-export type LayerPlan = Conv2DPlan | MaxPool2DPlan | DensePlan | ActivationPlan | SoftmaxPlan;
+export type LayerPlan =
+  | Conv2DPlan
+  | Pool2DPlan
+  | DensePlan
+  | ActivationPlan
+  | DropoutPlan
+  | BatchNormPlan
+  | SoftmaxPlan;
 
 /** The whole network, as a backend sees it. The last layer is always a softmax. */
 export interface NetworkPlan {
@@ -119,8 +208,13 @@ export interface NetworkPlan {
   batchSize: number;
   /** The layers in order. */
   layers: LayerPlan[];
-  /** Every parameter tensor in layer order (weight then bias). */
+  /** Every trained parameter tensor in layer order (weight then bias). */
   params: ParamSpec[];
+  /**
+   * Tensors that are part of the model but not trained (batch norm's running averages), in
+   * layer order. Executors keep them with the parameters: `getParams`/`setParams` cover both.
+   */
+  state: ParamSpec[];
   /** Number of classes (outputs of the softmax). */
   classes: number;
 }
@@ -155,12 +249,49 @@ export type BatchSource =
     count: number;
   };
 
-/** Hyper-parameters of one SGD step. */
-export interface StepOptions {
-  /** SGD learning rate. */
+/** Plain SGD, or SGD with classical momentum: `v = momentum·v - lr·g; p += v`. */
+export interface SgdStep {
+  /** Discriminant. */
+  kind: "sgd";
+  /** Learning rate. */
   learningRate: number;
-  /** Classical momentum: `v = momentum * v - lr * g; p += v`. 0 is plain SGD. */
+  /** 0 is plain SGD (the velocity is then left untouched). */
   momentum: number;
+}
+
+/**
+ * Adam (Kingma & Ba) with bias correction, as PyTorch's `torch.optim.Adam` (weight decay
+ * added to the gradient) or, with `decoupled`, `torch.optim.AdamW` (`p -= lr·wd·p` first):
+ * `m = β1·m + (1-β1)·g; v = β2·v + (1-β2)·g²; p -= lr·(m/(1-β1^t)) / (sqrt(v/(1-β2^t)) + ε)`.
+ */
+export interface AdamStep {
+  /** Discriminant. */
+  kind: "adam";
+  /** Learning rate. */
+  learningRate: number;
+  /** β1. */
+  beta1: number;
+  /** β2. */
+  beta2: number;
+  /** ε. */
+  epsilon: number;
+  /** Weight decay; 0 for none. */
+  weightDecay: number;
+  /** AdamW's decoupled decay instead of an L2 term in the gradient. */
+  decoupled: boolean;
+}
+
+/** Hyper-parameters of one training step. */
+export interface StepOptions {
+  /** The optimiser and its hyper-parameters. */
+  optimizer: SgdStep | AdamStep;
+  /**
+   * The 1-based number of this step since the optimiser state was zero: Adam's `t`, and mixed
+   * into the dropout masks.
+   */
+  step: number;
+  /** The model's seed (a 32-bit unsigned integer), mixed into the dropout masks. */
+  seed: number;
   /** When false the executor may skip reading the loss back and return NaN. */
   readLoss: boolean;
 }
@@ -192,9 +323,12 @@ export interface EvalResult {
 export interface Executor {
   /** Which backend this is. */
   readonly backend: BackendName;
-  /** Replaces all parameters; every name of the plan must be present with the right size. */
+  /**
+   * Replaces all parameters and state tensors (`plan.params` and `plan.state`); every name
+   * must be present with the right size.
+   */
   setParams(values: Map<string, Float32Array>): Promise<void>;
-  /** Copies all parameters out (an explicit, asynchronous readback on the GPU). */
+  /** Copies all parameters and state tensors out (an explicit readback on the GPU). */
   getParams(): Promise<Map<string, Float32Array>>;
   /**
    * Stores `count` samples in the executor's memory. `images` holds bytes scaled by
@@ -207,20 +341,24 @@ export interface Executor {
     scale: number,
   ): DeviceDataset;
   /**
-   * Optimiser state: the momentum velocity of every parameter, by parameter name (zeros
-   * before the first momentum step).
+   * Optimiser state, two tensors per trained parameter `p`: `p.m` (SGD's velocity, or Adam's
+   * first moment) and `p.v` (Adam's second moment; zeros under SGD). Zeros before the first step.
    */
   getOptimizerState(): Promise<Map<string, Float32Array>>;
   /** Replaces the optimiser state; every name of the plan must be present with the right size. */
   setOptimizerState(values: Map<string, Float32Array>): Promise<void>;
   /**
-   * Forward, backward and SGD update on one batch; resolves to the loss and the non-finite
-   * check (see {@link StepResult}). The model has validated the batch and the options.
+   * Forward in training mode (batch statistics, dropout), backward and the optimiser's update
+   * on one batch; resolves to the loss and the non-finite check (see {@link StepResult}). The
+   * model has validated the batch and the options.
    */
   trainStep(batch: BatchSource, options: StepOptions): Promise<StepResult>;
-  /** Loss and error count of one batch, without changing any parameter. */
+  /**
+   * Loss and error count of one batch in evaluation mode (running statistics, no dropout),
+   * without changing any parameter or state.
+   */
   evaluate(batch: BatchSource): Promise<EvalResult>;
-  /** Softmax probabilities `[count, classes]` of one batch. */
+  /** Softmax probabilities `[count, classes]` of one batch, in evaluation mode. */
   predict(batch: BatchSource): Promise<Float32Array>;
   /** Frees every buffer; the executor is unusable afterwards. */
   dispose(): void;

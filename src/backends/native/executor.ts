@@ -348,7 +348,8 @@ class NativeExecutor implements Executor {
       this.#profile?.stop(t0);
       await this.#backward(n);
       t0 = this.#profile?.start("sgd") ?? 0;
-      const lr = options.learningRate, m = options.momentum;
+      const lr = options.optimizer.learningRate;
+      const m = options.optimizer.kind === "sgd" ? options.optimizer.momentum : 0;
       for (const [name, p] of this.#params) {
         const g = this.#paramGrads.get(name)!;
         if (m > 0) {

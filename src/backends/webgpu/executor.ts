@@ -481,8 +481,8 @@ class WebGpuExecutor implements Executor {
     return this.#exclusive(async () => {
       this.#check("trainStep");
       const load = this.#load(batch, true, {
-        lr: options.learningRate,
-        momentum: options.momentum,
+        lr: options.optimizer.learningRate,
+        momentum: options.optimizer.kind === "sgd" ? options.optimizer.momentum : 0,
       });
       const n = load.count;
       await this.#submit("trainStep", load, (pass) => {
