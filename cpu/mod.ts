@@ -23,6 +23,7 @@ export * from "./dense.ts";
 export * from "./tanh.ts";
 export * from "./sigmoid.ts";
 export * from "./relu.ts";
+export * from "./dropout.ts";
 export * from "./softmax.ts";
 export * from "./nll.ts";
 export * from "./sgd.ts";
