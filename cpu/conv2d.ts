@@ -1,22 +1,29 @@
 /**
- * 2-D convolution layer, "valid" mode (no padding), stride 1: the CPU reference.
+ * 2-D convolution layer with stride and zero padding, PyTorch's `torch.nn.Conv2d` (dilation 1,
+ * groups 1, padding_mode "zeros"): the CPU reference.
  *
  * Dimension letters, used throughout:
  *   N batch, C input channels, H x W input image, O output channels (filters),
- *   KH x KW kernel, OH = H - KH + 1, OW = W - KW + 1.
+ *   KH x KW kernel, SH x SW stride (default 1), PT, PL, PB, PR zero padding at the top, left,
+ *   bottom, right (default 0),
+ *   OH = floor((H + PT + PB - KH) / SH) + 1,   OW = floor((W + PL + PR - KW) / SW) + 1.
  *   x [N, C, H, W]   w [O, C, KH, KW]   b [O]   out [N, O, OH, OW]   (all NCHW, row-major)
  *
  * Convention: CROSS-CORRELATION, like PyTorch and TensorFlow (the kernel is not flipped):
- *   out[n,o,y,x] = b[o] + sum_{c,i,j} x[n,c,y+i,x+j] * w[o,c,i,j]
- * Theano's `conv2d` is a true convolution (kernel rotated 180 degrees): Theano's
- * `conv2d(x, W)` equals `conv2dForward(out, x, flipKernels(W, s), zeros, s)` here.
+ *   out[n,o,oy,ox] = b[o] + sum_{c,i,j} w[o,c,i,j] * x[n,c, oy*SH - PT + i, ox*SW - PL + j]
+ * with x = 0 outside the image. The defaults (stride 1, no padding) give the tutorial's "valid"
+ * convolution, OH = H - KH + 1. Theano's `conv2d` is a true convolution (kernel rotated 180
+ * degrees): Theano's `conv2d(x, W)` equals `conv2dForward(out, x, flipKernels(W, s), zeros, s)`.
  *
  * @module
  */
 
 import type { FloatArray } from "./types.ts";
 
-/** Shape of a convolution: input `[batch, inChannels, height, width]`, weights `[outChannels, inChannels, kernelH, kernelW]`. */
+/**
+ * Shape of a convolution: input `[batch, inChannels, height, width]`, weights
+ * `[outChannels, inChannels, kernelH, kernelW]`, optional stride and zero padding.
+ */
 export interface Conv2DShape {
   /** N: images in the mini-batch. */
   batch: number;
@@ -28,29 +35,99 @@ export interface Conv2DShape {
   width: number;
   /** O: filters, i.e. feature maps of the output. */
   outChannels: number;
-  /** KH: kernel height (<= height). */
+  /** KH: kernel height (<= padded height). */
   kernelH: number;
-  /** KW: kernel width (<= width). */
+  /** KW: kernel width (<= padded width). */
   kernelW: number;
+  /** SH: vertical stride (default 1). */
+  strideH?: number;
+  /** SW: horizontal stride (default 1). */
+  strideW?: number;
+  /** PT: zero rows added above the image (default 0). */
+  padTop?: number;
+  /** PL: zero columns added left of the image (default 0). */
+  padLeft?: number;
+  /** PB: zero rows added below the image (default 0). */
+  padBottom?: number;
+  /** PR: zero columns added right of the image (default 0). */
+  padRight?: number;
+}
+
+/** Zero padding of the four sides of an image, as returned by {@linkcode conv2dPadding}. */
+export interface Padding2D {
+  /** Rows added above. */
+  top: number;
+  /** Columns added on the left. */
+  left: number;
+  /** Rows added below. */
+  bottom: number;
+  /** Columns added on the right. */
+  right: number;
 }
 
 /**
- * Output size of a valid, stride-1 convolution: `(H - KH + 1) x (W - KW + 1)`.
+ * The padding of a Keras/PyTorch-style `padding` argument:
+ * - `"valid"`: no padding;
+ * - a number p: p on all four sides; `[ph, pw]`: ph at top and bottom, pw at left and right;
+ * - `"same"` (PyTorch: stride 1 only): the output has the input's size; the total padding
+ *   `k - 1` is split `top = floor((k - 1) / 2)`, `bottom = (k - 1) - top` (an even kernel puts
+ *   the extra row below and the extra column on the right, as PyTorch does).
  *
- * @param s The convolution shape.
- * @returns `{ outH, outW }`.
- * @throws {RangeError} If a dimension is not a positive integer or the kernel is larger than the image.
+ * @param padding The padding argument.
+ * @param kernelH KH, the kernel height.
+ * @param kernelW KW, the kernel width.
+ * @param strideH SH, the vertical stride.
+ * @param strideW SW, the horizontal stride.
+ * @returns `{ top, left, bottom, right }`.
+ * @throws {RangeError} If a number is not a non-negative integer, or `"same"` is used with a stride other than 1.
  *
- * @example LeNet's first layer: 28x28 images, 5x5 kernels
+ * @example "same" for a 3x3 and an even 4x4 kernel
  * ```ts
- * import { conv2dOutputSize } from "./conv2d.ts";
+ * import { conv2dPadding } from "./conv2d.ts";
  * import assert from "node:assert";
  *
- * const s = { batch: 1, inChannels: 1, height: 28, width: 28, outChannels: 20, kernelH: 5, kernelW: 5 };
- * assert.deepStrictEqual(conv2dOutputSize(s), { outH: 24, outW: 24 });
+ * assert.deepStrictEqual(conv2dPadding("same", 3, 3, 1, 1), { top: 1, left: 1, bottom: 1, right: 1 });
+ * assert.deepStrictEqual(conv2dPadding("same", 4, 4, 1, 1), { top: 1, left: 1, bottom: 2, right: 2 });
+ * assert.deepStrictEqual(conv2dPadding([2, 0], 5, 5, 2, 2), { top: 2, left: 0, bottom: 2, right: 0 });
  * ```
  */
-export function conv2dOutputSize(s: Conv2DShape): { outH: number; outW: number } {
+export function conv2dPadding(
+  padding: "valid" | "same" | number | [number, number],
+  kernelH: number,
+  kernelW: number,
+  strideH: number,
+  strideW: number,
+): Padding2D {
+  if (padding === "valid") return { top: 0, left: 0, bottom: 0, right: 0 };
+  if (padding === "same") {
+    if (strideH !== 1 || strideW !== 1) {
+      throw new RangeError(
+        `conv2dPadding: padding "same" needs stride 1 (as PyTorch), received stride ${strideH}x${strideW}`,
+      );
+    }
+    for (const [name, k] of [["kernelH", kernelH], ["kernelW", kernelW]] as const) {
+      if (!Number.isInteger(k) || k < 1) {
+        throw new RangeError(`conv2dPadding: ${name} must be a positive integer, received ${k}`);
+      }
+    }
+    const top = Math.floor((kernelH - 1) / 2), left = Math.floor((kernelW - 1) / 2);
+    return { top, left, bottom: kernelH - 1 - top, right: kernelW - 1 - left };
+  }
+  const [ph, pw] = typeof padding === "number" ? [padding, padding] : padding;
+  for (const p of [ph, pw]) {
+    if (!Number.isInteger(p) || p < 0) {
+      throw new RangeError(
+        `conv2dPadding: padding must be "valid", "same", a non-negative integer or a pair of them, received ${
+          JSON.stringify(padding)
+        }`,
+      );
+    }
+  }
+  return { top: ph, left: pw, bottom: ph, right: pw };
+}
+
+/** The shape with its optional fields filled in (stride 1, padding 0) and validated. */
+function resolve(s: Conv2DShape) {
   for (
     const k of [
       "batch",
@@ -66,17 +143,60 @@ export function conv2dOutputSize(s: Conv2DShape): { outH: number; outW: number }
       throw new RangeError(`conv2d: ${k} must be a positive integer, received ${s[k]}`);
     }
   }
-  if (s.kernelH > s.height || s.kernelW > s.width) {
+  const SH = s.strideH ?? 1, SW = s.strideW ?? 1;
+  for (const [k, v] of [["strideH", SH], ["strideW", SW]] as const) {
+    if (!Number.isInteger(v) || v < 1) {
+      throw new RangeError(`conv2d: ${k} must be a positive integer, received ${v}`);
+    }
+  }
+  const PT = s.padTop ?? 0, PL = s.padLeft ?? 0, PB = s.padBottom ?? 0, PR = s.padRight ?? 0;
+  for (
+    const [k, v] of [["padTop", PT], ["padLeft", PL], ["padBottom", PB], ["padRight", PR]] as const
+  ) {
+    if (!Number.isInteger(v) || v < 0) {
+      throw new RangeError(`conv2d: ${k} must be a non-negative integer, received ${v}`);
+    }
+  }
+  const HP = s.height + PT + PB, WP = s.width + PL + PR;
+  if (s.kernelH > HP || s.kernelW > WP) {
+    const what = HP === s.height && WP === s.width ? "image" : "padded image";
     throw new RangeError(
-      `conv2d: kernel ${s.kernelH}x${s.kernelW} is larger than the image ${s.height}x${s.width}`,
+      `conv2d: kernel ${s.kernelH}x${s.kernelW} is larger than the ${what} ${HP}x${WP}`,
     );
   }
-  return { outH: s.height - s.kernelH + 1, outW: s.width - s.kernelW + 1 };
+  const OH = Math.floor((HP - s.kernelH) / SH) + 1, OW = Math.floor((WP - s.kernelW) / SW) + 1;
+  return { SH, SW, PT, PL, OH, OW };
 }
 
 /**
- * Forward pass: `out[n,o,y,x] = b[o] + sum_{c,i,j} x[n,c,y+i,x+j] * w[o,c,i,j]`
- * (cross-correlation; see {@linkcode flipKernels} for Theano's true convolution).
+ * Output size of the convolution: `OH = floor((H + PT + PB - KH) / SH) + 1`, likewise OW
+ * (`(H - KH + 1) x (W - KW + 1)` with the default stride 1 and no padding).
+ *
+ * @param s The convolution shape.
+ * @returns `{ outH, outW }`.
+ * @throws {RangeError} If a dimension is not a positive integer, a padding not a non-negative integer, or the kernel is larger than the padded image.
+ *
+ * @example LeNet's first layer, and a 3x3 stride-2 convolution with padding 1
+ * ```ts
+ * import { conv2dOutputSize } from "./conv2d.ts";
+ * import assert from "node:assert";
+ *
+ * const s = { batch: 1, inChannels: 1, height: 28, width: 28, outChannels: 20, kernelH: 5, kernelW: 5 };
+ * assert.deepStrictEqual(conv2dOutputSize(s), { outH: 24, outW: 24 });
+ * const t = { ...s, kernelH: 3, kernelW: 3, strideH: 2, strideW: 2, padTop: 1, padLeft: 1, padBottom: 1, padRight: 1 };
+ * assert.deepStrictEqual(conv2dOutputSize(t), { outH: 14, outW: 14 });
+ * ```
+ */
+export function conv2dOutputSize(s: Conv2DShape): { outH: number; outW: number } {
+  const { OH, OW } = resolve(s);
+  return { outH: OH, outW: OW };
+}
+
+/**
+ * Forward pass:
+ * `out[n,o,oy,ox] = b[o] + sum_{c,i,j} w[o,c,i,j] * x[n,c, oy*SH - PT + i, ox*SW - PL + j]`
+ * (cross-correlation, zero outside the image; see {@linkcode flipKernels} for Theano's true
+ * convolution). Each output is summed in a float64 local (bias first, then c, i, j), then stored.
  *
  * @param out Output `[N, O, OH, OW]`, overwritten.
  * @param x Input `[N, C, H, W]`.
@@ -84,17 +204,23 @@ export function conv2dOutputSize(s: Conv2DShape): { outH: number; outW: number }
  * @param b Bias `[O]`.
  * @param s The convolution shape.
  * @returns Nothing; the result is written to `out`.
- * @throws {RangeError} If an array length does not match the shape.
+ * @throws {RangeError} If the shape is invalid or an array length does not match it.
  *
- * @example A 3x3 image and a 2x2 kernel
+ * @example A 3x3 image and a 2x2 kernel, "valid" and with padding 1, stride 2
  * ```ts
  * import { conv2dForward } from "./conv2d.ts";
  * import assert from "node:assert";
  *
  * const s = { batch: 1, inChannels: 1, height: 3, width: 3, outChannels: 1, kernelH: 2, kernelW: 2 };
+ * const x = Float64Array.of(1, 2, 3, 4, 5, 6, 7, 8, 9), w = Float64Array.of(1, 2, 3, 4);
  * const out = new Float64Array(4);
- * conv2dForward(out, Float64Array.of(1, 2, 3, 4, 5, 6, 7, 8, 9), Float64Array.of(1, 2, 3, 4), Float64Array.of(0), s);
+ * conv2dForward(out, x, w, Float64Array.of(0), s);
  * assert.deepStrictEqual(Array.from(out), [37, 47, 67, 77]);
+ * // padded to 5x5, windows at rows/columns -1 and 1: [[1*4, 2*3+3*4], [4*2+7*4, 5*1+6*2+8*3+9*4]]
+ * conv2dForward(out, x, w, Float64Array.of(0), {
+ *   ...s, strideH: 2, strideW: 2, padTop: 1, padLeft: 1, padBottom: 1, padRight: 1,
+ * });
+ * assert.deepStrictEqual(Array.from(out), [4, 18, 36, 77]);
  * ```
  */
 export function conv2dForward(
@@ -106,24 +232,28 @@ export function conv2dForward(
 ): void {
   const { batch: N, inChannels: C, height: H, width: W, outChannels: O } = s;
   const { kernelH: KH, kernelW: KW } = s;
-  const { outH: OH, outW: OW } = conv2dOutputSize(s);
+  const { SH, SW, PT, PL, OH, OW } = resolve(s);
   checkLength("conv2dForward", "out", out, N * O * OH * OW);
   checkLength("conv2dForward", "x", x, N * C * H * W);
   checkLength("conv2dForward", "w", w, O * C * KH * KW);
   checkLength("conv2dForward", "b", b, O);
   for (let n = 0; n < N; n++) {
     for (let o = 0; o < O; o++) {
-      for (let y = 0; y < OH; y++) {
-        for (let xo = 0; xo < OW; xo++) {
+      for (let oy = 0; oy < OH; oy++) {
+        const y0 = oy * SH - PT; // input row of kernel row i = 0
+        const iLo = Math.max(0, -y0), iHi = Math.min(KH, H - y0);
+        for (let ox = 0; ox < OW; ox++) {
+          const x0 = ox * SW - PL; // input column of kernel column j = 0
+          const jLo = Math.max(0, -x0), jHi = Math.min(KW, W - x0);
           let sum = b[o];
           for (let c = 0; c < C; c++) {
-            for (let i = 0; i < KH; i++) {
-              const xRow = ((n * C + c) * H + y + i) * W + xo;
+            for (let i = iLo; i < iHi; i++) {
+              const xRow = ((n * C + c) * H + y0 + i) * W + x0;
               const wRow = ((o * C + c) * KH + i) * KW;
-              for (let j = 0; j < KW; j++) sum += x[xRow + j] * w[wRow + j];
+              for (let j = jLo; j < jHi; j++) sum += x[xRow + j] * w[wRow + j];
             }
           }
-          out[((n * O + o) * OH + y) * OW + xo] = sum;
+          out[((n * O + o) * OH + oy) * OW + ox] = sum;
         }
       }
     }
@@ -132,9 +262,10 @@ export function conv2dForward(
 
 /**
  * Backward pass. Overwrites (does not accumulate into) `dx`, `dw` and `db`:
- *   db[o]       = sum_{n,y,x} dOut[n,o,y,x]
- *   dw[o,c,i,j] = sum_{n,y,x} dOut[n,o,y,x] * x[n,c,y+i,x+j]
- *   dx[n,c,p,q] = sum_{o,i,j} dOut[n,o,p-i,q-j] * w[o,c,i,j]   (terms with p-i, q-j inside the output)
+ *   db[o]       = sum_{n,oy,ox} dOut[n,o,oy,ox]
+ *   dw[o,c,i,j] = sum_{n,oy,ox} dOut[n,o,oy,ox] * x[n,c, oy*SH - PT + i, ox*SW - PL + j]   (inside)
+ *   dx[n,c,p,q] = sum_{o,i,j} dOut[n,o,oy,ox] * w[o,c,i,j]   over the (i, j) with
+ *                 p + PT - i = oy*SH, q + PL - j = ox*SW for an output (oy, ox) inside the output
  * Each sum is gathered in a float64 local, then stored once.
  *
  * @param dx Gradient w.r.t. the input `[N, C, H, W]`, overwritten; `null` skips it (first layer).
@@ -145,7 +276,7 @@ export function conv2dForward(
  * @param w The weights `[O, C, KH, KW]`.
  * @param s The convolution shape.
  * @returns Nothing; the gradients are written to `dx`, `dw`, `db`.
- * @throws {RangeError} If an array length does not match the shape.
+ * @throws {RangeError} If the shape is invalid or an array length does not match it.
  *
  * @example Gradients of sum(out) for a 3x3 image and a 2x2 kernel
  * ```ts
@@ -172,7 +303,7 @@ export function conv2dBackward(
 ): void {
   const { batch: N, inChannels: C, height: H, width: W, outChannels: O } = s;
   const { kernelH: KH, kernelW: KW } = s;
-  const { outH: OH, outW: OW } = conv2dOutputSize(s);
+  const { SH, SW, PT, PL, OH, OW } = resolve(s);
   if (dx !== null) checkLength("conv2dBackward", "dx", dx, N * C * H * W);
   checkLength("conv2dBackward", "dw", dw, O * C * KH * KW);
   checkLength("conv2dBackward", "db", db, O);
@@ -190,17 +321,22 @@ export function conv2dBackward(
     db[o] = sum;
   }
 
-  // dw[o,c,i,j] = sum_{n,y,x} dOut[n,o,y,x] * x[n,c,y+i,x+j]
+  // dw[o,c,i,j] = sum_{n,oy,ox} dOut[n,o,oy,ox] * x[n,c,oy*SH-PT+i,ox*SW-PL+j], inside the image:
+  // rows 0 <= oy*SH - PT + i < H, columns 0 <= ox*SW - PL + j < W
   for (let o = 0; o < O; o++) {
     for (let c = 0; c < C; c++) {
       for (let i = 0; i < KH; i++) {
+        const oyLo = Math.max(0, Math.ceil((PT - i) / SH));
+        const oyHi = Math.min(OH, Math.ceil((H + PT - i) / SH));
         for (let j = 0; j < KW; j++) {
+          const oxLo = Math.max(0, Math.ceil((PL - j) / SW));
+          const oxHi = Math.min(OW, Math.ceil((W + PL - j) / SW));
           let sum = 0;
           for (let n = 0; n < N; n++) {
-            for (let y = 0; y < OH; y++) {
-              const dRow = ((n * O + o) * OH + y) * OW;
-              const xRow = ((n * C + c) * H + y + i) * W + j;
-              for (let xo = 0; xo < OW; xo++) sum += dOut[dRow + xo] * x[xRow + xo];
+            for (let oy = oyLo; oy < oyHi; oy++) {
+              const dRow = ((n * O + o) * OH + oy) * OW;
+              const xRow = ((n * C + c) * H + oy * SH - PT + i) * W - PL + j;
+              for (let ox = oxLo; ox < oxHi; ox++) sum += dOut[dRow + ox] * x[xRow + ox * SW];
             }
           }
           dw[((o * C + c) * KH + i) * KW + j] = sum;
@@ -210,18 +346,23 @@ export function conv2dBackward(
   }
 
   if (dx === null) return;
-  // dx[n,c,p,q] = sum_{o,i,j} dOut[n,o,p-i,q-j] * w[o,c,i,j], with 0 <= p-i < OH, 0 <= q-j < OW
+  // dx[n,c,p,q] = sum_{o,i,j} dOut[n,o,oy,ox] * w[o,c,i,j] with oy = (p + PT - i) / SH and
+  // ox = (q + PL - j) / SW whole numbers in [0, OH) and [0, OW)
   for (let n = 0; n < N; n++) {
     for (let c = 0; c < C; c++) {
       for (let p = 0; p < H; p++) {
         for (let q = 0; q < W; q++) {
           let sum = 0;
           for (let o = 0; o < O; o++) {
-            for (let i = Math.max(0, p - OH + 1); i <= Math.min(KH - 1, p); i++) {
-              const dRow = ((n * O + o) * OH + p - i) * OW + q;
+            for (let i = 0; i < KH; i++) {
+              const ty = p + PT - i;
+              if (ty < 0 || ty % SH !== 0 || ty / SH >= OH) continue;
+              const dRow = ((n * O + o) * OH + ty / SH) * OW;
               const wRow = ((o * C + c) * KH + i) * KW;
-              for (let j = Math.max(0, q - OW + 1); j <= Math.min(KW - 1, q); j++) {
-                sum += dOut[dRow - j] * w[wRow + j];
+              for (let j = 0; j < KW; j++) {
+                const tx = q + PL - j;
+                if (tx < 0 || tx % SW !== 0 || tx / SW >= OW) continue;
+                sum += dOut[dRow + tx / SW] * w[wRow + j];
               }
             }
           }

@@ -5,6 +5,7 @@ import {
   conv2dBackward,
   conv2dForward,
   conv2dOutputSize,
+  conv2dPadding,
   type Conv2DShape,
   flipKernels,
 } from "../cpu/conv2d.ts";
@@ -58,13 +59,18 @@ Deno.test("flipKernels: every [KH,KW] kernel rotated, type kept, flipping twice 
   assert.deepStrictEqual(flipKernels(f, s), w);
 });
 
-/** The definition, one element at a time, with no index arithmetic shared with cpu/conv2d.ts. */
+/**
+ * The definition, one element at a time, with no index arithmetic shared with cpu/conv2d.ts:
+ * out[n,o,oy,ox] = b[o] + sum_{c,i,j} w[o,c,i,j] * x[n,c,oy*SH-PT+i,ox*SW-PL+j] (0 outside).
+ */
 function directConv(x: Float64Array, w: Float64Array, b: Float64Array, s: Conv2DShape) {
   const { batch: N, inChannels: C, height: H, width: Wd, outChannels: O } = s;
   const { kernelH: KH, kernelW: KW } = s;
-  const OH = H - KH + 1, OW = Wd - KW + 1;
+  const SH = s.strideH ?? 1, SW = s.strideW ?? 1;
+  const PT = s.padTop ?? 0, PL = s.padLeft ?? 0, PB = s.padBottom ?? 0, PR = s.padRight ?? 0;
+  const OH = Math.floor((H + PT + PB - KH) / SH) + 1, OW = Math.floor((Wd + PL + PR - KW) / SW) + 1;
   const xAt = (n: number, c: number, i: number, j: number) =>
-    x[n * C * H * Wd + c * H * Wd + i * Wd + j];
+    i < 0 || i >= H || j < 0 || j >= Wd ? 0 : x[n * C * H * Wd + c * H * Wd + i * Wd + j];
   const wAt = (o: number, c: number, i: number, j: number) =>
     w[o * C * KH * KW + c * KH * KW + i * KW + j];
   const out: number[] = [];
@@ -75,7 +81,9 @@ function directConv(x: Float64Array, w: Float64Array, b: Float64Array, s: Conv2D
           let v = b[o];
           for (let c = 0; c < C; c++) {
             for (let i = 0; i < KH; i++) {
-              for (let j = 0; j < KW; j++) v += xAt(n, c, y + i, xx + j) * wAt(o, c, i, j);
+              for (let j = 0; j < KW; j++) {
+                v += xAt(n, c, y * SH - PT + i, xx * SW - PL + j) * wAt(o, c, i, j);
+              }
             }
           }
           out.push(v);
@@ -91,6 +99,64 @@ const SHAPES: Conv2DShape[] = [
   { batch: 2, inChannels: 3, height: 7, width: 6, outChannels: 4, kernelH: 3, kernelW: 2 },
   { batch: 3, inChannels: 2, height: 5, width: 8, outChannels: 3, kernelH: 4, kernelW: 3 },
   { batch: 2, inChannels: 1, height: 6, width: 6, outChannels: 2, kernelH: 6, kernelW: 1 },
+  // stride 2 with padding 1 (3x3, the ResNet downsampling convolution)
+  {
+    batch: 2,
+    inChannels: 2,
+    height: 7,
+    width: 6,
+    outChannels: 3,
+    kernelH: 3,
+    kernelW: 3,
+    strideH: 2,
+    strideW: 2,
+    padTop: 1,
+    padLeft: 1,
+    padBottom: 1,
+    padRight: 1,
+  },
+  // asymmetric "same" of an even 4x2 kernel: top 1, bottom 2, left 0, right 1
+  {
+    batch: 2,
+    inChannels: 2,
+    height: 5,
+    width: 6,
+    outChannels: 2,
+    kernelH: 4,
+    kernelW: 2,
+    padTop: 1,
+    padLeft: 0,
+    padBottom: 2,
+    padRight: 1,
+  },
+  // stride 2 x 3 without padding: the last row and columns are never read (their dx is 0)
+  {
+    batch: 1,
+    inChannels: 2,
+    height: 8,
+    width: 9,
+    outChannels: 2,
+    kernelH: 3,
+    kernelW: 2,
+    strideH: 2,
+    strideW: 3,
+  },
+  // padding larger than the stride, unequal strides
+  {
+    batch: 1,
+    inChannels: 1,
+    height: 4,
+    width: 5,
+    outChannels: 2,
+    kernelH: 2,
+    kernelW: 3,
+    strideH: 3,
+    strideW: 2,
+    padTop: 2,
+    padLeft: 2,
+    padBottom: 2,
+    padRight: 2,
+  },
 ];
 
 function setup(s: Conv2DShape, seed: number) {
@@ -228,4 +294,184 @@ Deno.test("conv2d throws RangeError on bad shapes and lengths", () => {
     RangeError,
     "flipKernels: w must have length 4",
   );
+});
+
+Deno.test("conv2dForward: 'same' 3x3 equals a manual sum over the zero-padded image", () => {
+  const s: Conv2DShape = { ...HAND, kernelH: 3, kernelW: 3 };
+  const p = conv2dPadding("same", 3, 3, 1, 1);
+  const ss: Conv2DShape = {
+    ...s,
+    padTop: p.top,
+    padLeft: p.left,
+    padBottom: p.bottom,
+    padRight: p.right,
+  };
+  assert.deepStrictEqual(conv2dOutputSize(ss), { outH: 3, outW: 3 });
+  // x = [[1,2,3],[4,5,6],[7,8,9]], w = [[1,2,3],[4,5,6],[7,8,9]], bias 0
+  const w = Float64Array.of(1, 2, 3, 4, 5, 6, 7, 8, 9);
+  const out = new Float64Array(9);
+  conv2dForward(out, X, w, Float64Array.of(0), ss);
+  // [0,0]: window rows -1..1, cols -1..1: 1*5 + 2*6 + 4*8 + 5*9 = 94
+  // [0,1]: 1*4 + 2*5 + 3*6 + 4*7 + 5*8 + 6*9 = 154
+  // [1,1]: the whole image, sum_k k*k = 285
+  // [2,2]: 5*1 + 6*2 + 8*4 + 9*5 = 94
+  assert.strictEqual(out[0], 94);
+  assert.strictEqual(out[1], 154);
+  assert.strictEqual(out[4], 285);
+  assert.strictEqual(out[8], 94);
+  assertAllClose(out, directConv(X, w, Float64Array.of(0), ss), { rtol: 0, atol: 0 });
+});
+
+Deno.test("conv2d: explicit stride 1 and padding 0 are bit-identical to the defaults", () => {
+  const s = SHAPES[0];
+  const explicit: Conv2DShape = {
+    ...s,
+    strideH: 1,
+    strideW: 1,
+    padTop: 0,
+    padLeft: 0,
+    padBottom: 0,
+    padRight: 0,
+  };
+  const { x, w, b, r, outSize } = setup(s, 11);
+  const o1 = new Float64Array(outSize), o2 = new Float64Array(outSize);
+  conv2dForward(o1, x, w, b, s);
+  conv2dForward(o2, x, w, b, explicit);
+  assert.deepStrictEqual(o2, o1);
+  const g1 = [new Float64Array(x.length), new Float64Array(w.length), new Float64Array(4)];
+  const g2 = [new Float64Array(x.length), new Float64Array(w.length), new Float64Array(4)];
+  conv2dBackward(g1[0], g1[1], g1[2], r, x, w, s);
+  conv2dBackward(g2[0], g2[1], g2[2], r, x, w, explicit);
+  assert.deepStrictEqual(g2, g1);
+});
+
+Deno.test("conv2dBackward: inputs a stride skips get a zero gradient", () => {
+  const s = SHAPES[5]; // 8x9 input, 3x2 kernel, stride 2x3: OH = 3 reads rows 0..6, OW = 3 reads columns 0..7
+  assert.deepStrictEqual(conv2dOutputSize(s), { outH: 3, outW: 3 });
+  const { x, w, r } = setup(s, 12);
+  const dx = new Float64Array(x.length).fill(NaN);
+  conv2dBackward(dx, new Float64Array(w.length), new Float64Array(2), r, x, w, s);
+  for (let c = 0; c < 2; c++) {
+    for (let q = 0; q < 9; q++) assert.strictEqual(dx[(c * 8 + 7) * 9 + q], 0, `row 7 col ${q}`);
+    for (let p = 0; p < 8; p++) assert.strictEqual(dx[(c * 8 + p) * 9 + 8], 0, `col 8 row ${p}`);
+  }
+});
+
+Deno.test("conv2dOutputSize: floor((H + PT + PB - KH) / SH) + 1 with strides and padding", () => {
+  const base = { batch: 1, inChannels: 1, outChannels: 1 };
+  const table: [number, number, number, number, number, number][] = [
+    // H, KH, SH, PT, PB, expected OH
+    [28, 3, 1, 1, 1, 28], // "same"
+    [28, 3, 2, 1, 1, 14],
+    [7, 3, 2, 1, 1, 4],
+    [8, 4, 1, 1, 2, 8], // even "same"
+    [5, 3, 2, 0, 0, 2],
+    [6, 3, 2, 0, 0, 2], // the last row is dropped
+    [1, 3, 1, 1, 1, 1],
+  ];
+  for (const [H, KH, SH, PT, PB, OH] of table) {
+    const s: Conv2DShape = {
+      ...base,
+      height: H,
+      width: H,
+      kernelH: KH,
+      kernelW: KH,
+      strideH: SH,
+      strideW: SH,
+      padTop: PT,
+      padLeft: PT,
+      padBottom: PB,
+      padRight: PB,
+    };
+    assert.deepStrictEqual(conv2dOutputSize(s), { outH: OH, outW: OH }, JSON.stringify(s));
+  }
+});
+
+Deno.test("conv2dPadding: valid, numbers, pairs and PyTorch's 'same' split", () => {
+  assert.deepStrictEqual(conv2dPadding("valid", 5, 5, 2, 2), {
+    top: 0,
+    left: 0,
+    bottom: 0,
+    right: 0,
+  });
+  assert.deepStrictEqual(conv2dPadding(2, 5, 5, 3, 3), { top: 2, left: 2, bottom: 2, right: 2 });
+  assert.deepStrictEqual(conv2dPadding([1, 3], 3, 7, 1, 1), {
+    top: 1,
+    left: 3,
+    bottom: 1,
+    right: 3,
+  });
+  assert.deepStrictEqual(conv2dPadding("same", 1, 1, 1, 1), {
+    top: 0,
+    left: 0,
+    bottom: 0,
+    right: 0,
+  });
+  assert.deepStrictEqual(conv2dPadding("same", 5, 3, 1, 1), {
+    top: 2,
+    left: 1,
+    bottom: 2,
+    right: 1,
+  });
+  // PyTorch _conv_forward "same": total = k - 1, left = total // 2, right = total - left
+  assert.deepStrictEqual(conv2dPadding("same", 4, 2, 1, 1), {
+    top: 1,
+    left: 0,
+    bottom: 2,
+    right: 1,
+  });
+  assert.deepStrictEqual(conv2dPadding("same", 6, 6, 1, 1), {
+    top: 2,
+    left: 2,
+    bottom: 3,
+    right: 3,
+  });
+  // "same" keeps the size for every kernel, even or odd
+  for (let k = 1; k <= 6; k++) {
+    const p = conv2dPadding("same", k, k, 1, 1);
+    const s: Conv2DShape = {
+      batch: 1,
+      inChannels: 1,
+      height: 9,
+      width: 7,
+      outChannels: 1,
+      kernelH: k,
+      kernelW: k,
+      padTop: p.top,
+      padLeft: p.left,
+      padBottom: p.bottom,
+      padRight: p.right,
+    };
+    assert.deepStrictEqual(conv2dOutputSize(s), { outH: 9, outW: 7 }, `k ${k}`);
+  }
+});
+
+Deno.test("conv2dPadding and conv2d refuse bad strides and paddings with RangeError", () => {
+  assertThrowsWith(
+    () => conv2dPadding("same", 3, 3, 2, 1),
+    RangeError,
+    'padding "same" needs stride 1 (as PyTorch), received stride 2x1',
+  );
+  assertThrowsWith(() => conv2dPadding(-1, 3, 3, 1, 1), RangeError, "received -1");
+  assertThrowsWith(() => conv2dPadding([1, 0.5], 3, 3, 1, 1), RangeError, "received [1,0.5]");
+  assertThrowsWith(
+    () => conv2dOutputSize({ ...HAND, strideH: 0 }),
+    RangeError,
+    "conv2d: strideH must be a positive integer, received 0",
+  );
+  assertThrowsWith(
+    () => conv2dOutputSize({ ...HAND, padRight: -1 }),
+    RangeError,
+    "conv2d: padRight must be a non-negative integer, received -1",
+  );
+  assertThrowsWith(
+    () => conv2dOutputSize({ ...HAND, kernelH: 6, padTop: 1, padBottom: 1 }),
+    RangeError,
+    "conv2d: kernel 6x2 is larger than the padded image 5x3",
+  );
+  // padding makes a kernel larger than the image valid
+  assert.deepStrictEqual(conv2dOutputSize({ ...HAND, kernelH: 5, padTop: 1, padBottom: 1 }), {
+    outH: 1,
+    outW: 2,
+  });
 });
