@@ -1,14 +1,20 @@
 /**
- * Non-overlapping 2-D max pooling, exactly Theano's `max_pool_2d(input, ds, ignore_border)`:
- * the CPU reference.
+ * 2-D max pooling with optional strides: Theano's `max_pool_2d(input, ds, ignore_border, st)`
+ * and PyTorch's `torch.nn.MaxPool2d(kernel, stride, padding=0, ceil_mode=not ignoreBorder)`:
+ * the CPU reference. {@linkcode poolOutputSize} is THE one place of the output-size formula,
+ * shared by max and average pooling.
  *
  * Dimension letters, used throughout:
- *   N batch, C channels, H x W input, PH x PW pool window (stride = window), OH x OW output.
- *   ignoreBorder true:  OH = floor(H / PH), OW = floor(W / PW) (a partial window at the border is dropped)
- *   ignoreBorder false: OH = ceil(H / PH),  OW = ceil(W / PW)  (a partial window is kept, its max taken
- *                       over the elements it has)
+ *   N batch, C channels, H x W input, PH x PW pool window, SH x SW stride (default = the window:
+ *   non-overlapping, the tutorial's pooling), OH x OW output.
+ *   ignoreBorder true (PyTorch ceil_mode=False): OH = H < PH ? 0 : floor((H - PH) / SH) + 1
+ *   ignoreBorder false (PyTorch ceil_mode=True): a partial window at the border is kept:
+ *                       OH = SH >= PH ? ceil(H / SH) : max(0, ceil((H - PH) / SH)) + 1
  *   x [N, C, H, W]   out [N, C, OH, OW]
- *   out[n,c,y,x] = max_{i<PH, j<PW, inside the image} x[n,c,y*PH+i,x*PW+j]
+ *   window (oy, ox) = rows oy*SH .. min(oy*SH + PH, H) - 1, columns ox*SW .. min(ox*SW + PW, W) - 1
+ *   out[n,c,oy,ox] = max over the window of x[n,c,.,.]
+ * Windows overlap when the stride is smaller than the window (e.g. 3x3 stride 2); backward then
+ * ACCUMULATES into dx.
  *
  * Tie rule: the FIRST maximum in row-major scan order of the window wins (strict `>`), and the
  * whole gradient of that output goes there (as PyTorch and cuDNN do). Theano's `MaxPoolGrad`
@@ -21,7 +27,7 @@
 
 import type { FloatArray } from "./types.ts";
 
-/** Shape of a max-pooling: input `[batch, channels, height, width]`, window `poolH x poolW`. */
+/** Shape of a 2-D pooling: input `[batch, channels, height, width]`, window `poolH x poolW`, optional strides. */
 export interface MaxPool2DShape {
   /** N: images in the mini-batch. */
   batch: number;
@@ -31,23 +37,90 @@ export interface MaxPool2DShape {
   height: number;
   /** W: input width. */
   width: number;
-  /** PH: window height, also the vertical stride. */
+  /** PH: window height. */
   poolH: number;
-  /** PW: window width, also the horizontal stride. */
+  /** PW: window width. */
   poolW: number;
-  /** Theano's `ignore_border`: true drops partial windows at the border, false keeps them. */
+  /** SH: vertical stride (default `poolH`: non-overlapping windows). */
+  strideH?: number;
+  /** SW: horizontal stride (default `poolW`). */
+  strideW?: number;
+  /** Theano's `ignore_border` (PyTorch's `ceil_mode` negated): true drops partial windows at the border, false keeps them. */
   ignoreBorder: boolean;
 }
 
+/** Shape of a 2-D pooling, max or average (the same fields as {@linkcode MaxPool2DShape}). */
+export type Pool2DShape = MaxPool2DShape;
+
 /**
- * Output size of the pooling: `floor(H/PH) x floor(W/PW)` when `ignoreBorder`, else
- * `ceil(H/PH) x ceil(W/PW)`.
+ * Output size of a pooling along one axis, THE one place of the formula:
+ * - `ignoreBorder` (PyTorch `ceil_mode=False`): `size < pool ? 0 : floor((size - pool) / stride) + 1`;
+ * - else (Theano `ignore_border=False`, PyTorch `ceil_mode=True` with padding 0, where the last
+ *   window must start inside the input): `stride >= pool ? ceil(size / stride)
+ *   : max(0, ceil((size - pool) / stride)) + 1`.
+ *
+ * @param size The input size (H or W).
+ * @param pool The window size (PH or PW).
+ * @param stride The stride (SH or SW).
+ * @param ignoreBorder Whether partial windows at the border are dropped.
+ * @returns The output size (0 when `ignoreBorder` and the window is larger than the input).
+ * @throws {RangeError} If `size`, `pool` or `stride` is not a positive integer.
+ *
+ * @example 3x3 windows with stride 2 on 13 and 14 rows
+ * ```ts
+ * import { poolOutputSize } from "./maxpool2d.ts";
+ * import assert from "node:assert";
+ *
+ * assert.strictEqual(poolOutputSize(13, 3, 2, true), 6);
+ * assert.strictEqual(poolOutputSize(14, 3, 2, true), 6);
+ * assert.strictEqual(poolOutputSize(14, 3, 2, false), 7); // last window: rows 12..13
+ * assert.strictEqual(poolOutputSize(5, 2, 2, false), 3); // the tutorial's ceil(5 / 2)
+ * ```
+ */
+export function poolOutputSize(
+  size: number,
+  pool: number,
+  stride: number,
+  ignoreBorder: boolean,
+): number {
+  for (const [k, v] of [["size", size], ["pool", pool], ["stride", stride]] as const) {
+    if (!Number.isInteger(v) || v < 1) {
+      throw new RangeError(`poolOutputSize: ${k} must be a positive integer, received ${v}`);
+    }
+  }
+  if (ignoreBorder) return size < pool ? 0 : Math.floor((size - pool) / stride) + 1;
+  return stride >= pool
+    ? Math.ceil(size / stride)
+    : Math.max(0, Math.ceil((size - pool) / stride)) + 1;
+}
+
+/** The shape's strides (default: the window) and output size, validated. */
+function resolve(s: Pool2DShape) {
+  for (const k of ["batch", "channels", "height", "width", "poolH", "poolW"] as const) {
+    if (!Number.isInteger(s[k]) || s[k] < 1) {
+      throw new RangeError(`maxPool2d: ${k} must be a positive integer, received ${s[k]}`);
+    }
+  }
+  const SH = s.strideH ?? s.poolH, SW = s.strideW ?? s.poolW;
+  for (const [k, v] of [["strideH", SH], ["strideW", SW]] as const) {
+    if (!Number.isInteger(v) || v < 1) {
+      throw new RangeError(`maxPool2d: ${k} must be a positive integer, received ${v}`);
+    }
+  }
+  const OH = poolOutputSize(s.height, s.poolH, SH, s.ignoreBorder);
+  const OW = poolOutputSize(s.width, s.poolW, SW, s.ignoreBorder);
+  return { SH, SW, OH, OW };
+}
+
+/**
+ * Output size of the pooling, {@linkcode poolOutputSize} on each axis. With the default strides:
+ * `floor(H/PH) x floor(W/PW)` when `ignoreBorder`, else `ceil(H/PH) x ceil(W/PW)`.
  *
  * @param s The pooling shape.
  * @returns `{ outH, outW }`.
- * @throws {RangeError} If a dimension is not a positive integer.
+ * @throws {RangeError} If a dimension or stride is not a positive integer.
  *
- * @example The tutorial's 5x5 inputs with 2x2 pooling
+ * @example The tutorial's 5x5 inputs with 2x2 pooling, and overlapping 3x3 stride 2
  * ```ts
  * import { maxPool2dOutputSize } from "./maxpool2d.ts";
  * import assert from "node:assert";
@@ -55,26 +128,23 @@ export interface MaxPool2DShape {
  * const s = { batch: 3, channels: 2, height: 5, width: 5, poolH: 2, poolW: 2, ignoreBorder: true };
  * assert.deepStrictEqual(maxPool2dOutputSize(s), { outH: 2, outW: 2 });
  * assert.deepStrictEqual(maxPool2dOutputSize({ ...s, ignoreBorder: false }), { outH: 3, outW: 3 });
+ * const o = { ...s, poolH: 3, poolW: 3, strideH: 2, strideW: 2 };
+ * assert.deepStrictEqual(maxPool2dOutputSize(o), { outH: 2, outW: 2 });
  * ```
  */
 export function maxPool2dOutputSize(s: MaxPool2DShape): { outH: number; outW: number } {
-  for (const k of ["batch", "channels", "height", "width", "poolH", "poolW"] as const) {
-    if (!Number.isInteger(s[k]) || s[k] < 1) {
-      throw new RangeError(`maxPool2d: ${k} must be a positive integer, received ${s[k]}`);
-    }
-  }
-  const round = s.ignoreBorder ? Math.floor : Math.ceil;
-  return { outH: round(s.height / s.poolH), outW: round(s.width / s.poolW) };
+  const { OH, OW } = resolve(s);
+  return { outH: OH, outW: OW };
 }
 
 /**
- * Forward pass: the maximum of each (possibly partial) window.
+ * Forward pass: the maximum of each (possibly partial, possibly overlapping) window.
  *
  * @param out Output `[N, C, OH, OW]`, overwritten.
  * @param x Input `[N, C, H, W]`.
  * @param s The pooling shape.
  * @returns Nothing; the result is written to `out`.
- * @throws {RangeError} If an array length does not match the shape.
+ * @throws {RangeError} If the shape is invalid or an array length does not match it.
  *
  * @example A 3x3 image, 2x2 windows, partial windows kept
  * ```ts
@@ -89,13 +159,13 @@ export function maxPool2dOutputSize(s: MaxPool2DShape): { outH: number; outW: nu
  */
 export function maxPool2dForward(out: FloatArray, x: FloatArray, s: MaxPool2DShape): void {
   const { batch: N, channels: C, height: H, width: W } = s;
-  const { outH: OH, outW: OW } = maxPool2dOutputSize(s);
+  const { SH, SW, OH, OW } = resolve(s);
   checkLength("maxPool2dForward", "out", out, N * C * OH * OW);
   checkLength("maxPool2dForward", "x", x, N * C * H * W);
   for (let nc = 0; nc < N * C; nc++) {
-    for (let y = 0; y < OH; y++) {
-      for (let xo = 0; xo < OW; xo++) {
-        out[(nc * OH + y) * OW + xo] = x[argmaxInWindow(x, nc, y, xo, s)];
+    for (let oy = 0; oy < OH; oy++) {
+      for (let ox = 0; ox < OW; ox++) {
+        out[(nc * OH + oy) * OW + ox] = x[argmaxInWindow(x, nc, oy * SH, ox * SW, s)];
       }
     }
   }
@@ -103,16 +173,17 @@ export function maxPool2dForward(out: FloatArray, x: FloatArray, s: MaxPool2DSha
 
 /**
  * Backward pass: each output gradient goes to the first maximum of its window (recomputed from
- * `x`), every other input gets 0. Overwrites `dx`.
+ * `x`), ACCUMULATED (`+=`) into a zeroed `dx` since overlapping windows may share a maximum;
+ * inputs that are no window's maximum get 0. Overwrites `dx`.
  *
  * @param dx Gradient w.r.t. the input `[N, C, H, W]`, overwritten.
  * @param dOut Gradient w.r.t. the output `[N, C, OH, OW]`.
  * @param x The forward input `[N, C, H, W]`.
  * @param s The pooling shape.
  * @returns Nothing; the gradient is written to `dx`.
- * @throws {RangeError} If an array length does not match the shape.
+ * @throws {RangeError} If the shape is invalid or an array length does not match it.
  *
- * @example
+ * @example Ties, and two overlapping windows sharing their maximum
  * ```ts
  * import { maxPool2dBackward } from "./maxpool2d.ts";
  * import assert from "node:assert";
@@ -121,6 +192,11 @@ export function maxPool2dForward(out: FloatArray, x: FloatArray, s: MaxPool2DSha
  * const dx = new Float64Array(4);
  * maxPool2dBackward(dx, Float64Array.of(10), Float64Array.of(1, 5, 5, 0), s);
  * assert.deepStrictEqual(Array.from(dx), [0, 10, 0, 0]); // tie 5 = 5: the first one wins
+ * // 1x3 input, 1x2 windows with stride 1: both windows pick the 9
+ * const t = { ...s, height: 1, width: 3, poolH: 1, strideW: 1 };
+ * const dx3 = new Float64Array(3);
+ * maxPool2dBackward(dx3, Float64Array.of(1, 2), Float64Array.of(0, 9, 3), t);
+ * assert.deepStrictEqual(Array.from(dx3), [0, 3, 0]);
  * ```
  */
 export function maxPool2dBackward(
@@ -130,35 +206,37 @@ export function maxPool2dBackward(
   s: MaxPool2DShape,
 ): void {
   const { batch: N, channels: C, height: H, width: W } = s;
-  const { outH: OH, outW: OW } = maxPool2dOutputSize(s);
+  const { SH, SW, OH, OW } = resolve(s);
   checkLength("maxPool2dBackward", "dx", dx, N * C * H * W);
   checkLength("maxPool2dBackward", "dOut", dOut, N * C * OH * OW);
   checkLength("maxPool2dBackward", "x", x, N * C * H * W);
   dx.fill(0);
-  // windows do not overlap, so each input receives at most one gradient
   for (let nc = 0; nc < N * C; nc++) {
-    for (let y = 0; y < OH; y++) {
-      for (let xo = 0; xo < OW; xo++) {
-        dx[argmaxInWindow(x, nc, y, xo, s)] = dOut[(nc * OH + y) * OW + xo];
+    for (let oy = 0; oy < OH; oy++) {
+      for (let ox = 0; ox < OW; ox++) {
+        dx[argmaxInWindow(x, nc, oy * SH, ox * SW, s)] += dOut[(nc * OH + oy) * OW + ox];
       }
     }
   }
 }
 
-/** Flat index into `x` of the first maximum (row-major, strict `>`) of window (y, xo) of plane nc. */
+/**
+ * Flat index into `x` of the first maximum (row-major, strict `>`) of the window of plane nc
+ * whose top-left input element is (y0, x0).
+ */
 function argmaxInWindow(
   x: FloatArray,
   nc: number,
-  y: number,
-  xo: number,
+  y0: number,
+  x0: number,
   s: MaxPool2DShape,
 ): number {
   const { height: H, width: W, poolH: PH, poolW: PW } = s;
-  const rowEnd = Math.min(y * PH + PH, H);
-  const colEnd = Math.min(xo * PW + PW, W);
-  let best = (nc * H + y * PH) * W + xo * PW;
-  for (let r = y * PH; r < rowEnd; r++) {
-    for (let c = xo * PW; c < colEnd; c++) {
+  const rowEnd = Math.min(y0 + PH, H);
+  const colEnd = Math.min(x0 + PW, W);
+  let best = (nc * H + y0) * W + x0;
+  for (let r = y0; r < rowEnd; r++) {
+    for (let c = x0; c < colEnd; c++) {
       const k = (nc * H + r) * W + c;
       if (x[k] > x[best]) best = k;
     }

@@ -6,6 +6,7 @@ import {
   maxPool2dForward,
   maxPool2dOutputSize,
   type MaxPool2DShape,
+  poolOutputSize,
 } from "../cpu/maxpool2d.ts";
 import { RandomState } from "../src/random.ts";
 import { assertThrowsWith } from "./_assert.ts";
@@ -232,5 +233,186 @@ Deno.test("maxPool2d throws RangeError on bad shapes and lengths", () => {
     () => maxPool2dBackward(new Float64Array(16), new Float64Array(4), new Float64Array(15), s),
     RangeError,
     "maxPool2dBackward: x must have length 16, received 15",
+  );
+});
+
+/**
+ * PyTorch's `pooling_output_shape` (aten/src/ATen/native/Pool.h) with padding 0, dilation 1:
+ *   out = floor((size - k + (ceil_mode ? s - 1 : 0)) / s) + 1
+ *   ceil_mode: if (out - 1) * s >= size, out -= 1   (the last window must start inside the input)
+ * Defined (output >= 1) for size >= k.
+ */
+function torchPoolOut(size: number, k: number, s: number, ceilMode: boolean): number {
+  let out = Math.floor((size - k + (ceilMode ? s - 1 : 0)) / s) + 1;
+  if (ceilMode && (out - 1) * s >= size) out--;
+  return out;
+}
+
+Deno.test("poolOutputSize equals PyTorch's ceil_mode formula for every size >= pool up to 24", () => {
+  let checked = 0;
+  for (let size = 1; size <= 24; size++) {
+    for (let pool = 1; pool <= size && pool <= 6; pool++) {
+      for (let stride = 1; stride <= 6; stride++) {
+        const msg = `size ${size} pool ${pool} stride ${stride}`;
+        assert.strictEqual(
+          poolOutputSize(size, pool, stride, true),
+          torchPoolOut(size, pool, stride, false),
+          `${msg} ignoreBorder`,
+        );
+        assert.strictEqual(
+          poolOutputSize(size, pool, stride, false),
+          torchPoolOut(size, pool, stride, true),
+          `${msg} !ignoreBorder`,
+        );
+        checked++;
+      }
+    }
+  }
+  assert.strictEqual(checked, 774);
+});
+
+Deno.test("poolOutputSize: a hand table, and windows larger than the input", () => {
+  const table: [number, number, number, boolean, number][] = [
+    // size, pool, stride, ignoreBorder, expected
+    [24, 2, 2, true, 12], // LeNet
+    [5, 2, 2, true, 2], // the tutorial: floor(5 / 2)
+    [5, 2, 2, false, 3], // the tutorial: ceil(5 / 2)
+    [13, 3, 2, true, 6], // AlexNet-style overlapping pooling
+    [13, 3, 2, false, 6], // (13 - 3) / 2 is whole: no partial window
+    [14, 3, 2, false, 7], // windows start at 0, 2, ..., 12: the last covers rows 12..13
+    [7, 2, 3, true, 2], // stride > pool: windows at 0 and 3 (6 would need rows 6..7)
+    [7, 2, 3, false, 3], // ... kept partial at 6
+    [8, 8, 8, true, 1], // global pooling
+    [1, 2, 2, true, 0], // window larger than the input: nothing with ignoreBorder
+    [1, 2, 2, false, 1], // ... one partial window without (Theano)
+    [2, 3, 1, false, 1],
+  ];
+  for (const [size, pool, stride, ib, expected] of table) {
+    assert.strictEqual(
+      poolOutputSize(size, pool, stride, ib),
+      expected,
+      `${size} ${pool} ${stride} ${ib}`,
+    );
+  }
+  // default strides = the window: the tutorial's floor / ceil of H / PH
+  for (let h = 1; h <= 12; h++) {
+    for (let p = 1; p <= 4; p++) {
+      assert.strictEqual(poolOutputSize(h, p, p, true), Math.floor(h / p));
+      assert.strictEqual(poolOutputSize(h, p, p, false), Math.ceil(h / p));
+    }
+  }
+});
+
+Deno.test("maxPool2d: overlapping 3x3 stride-2 windows, hand example, gradient accumulated", () => {
+  // 5x5 input, windows at rows/columns 0..2 and 2..4; the 24 at (2, 2) is in all four windows
+  const s: MaxPool2DShape = {
+    batch: 1,
+    channels: 1,
+    height: 5,
+    width: 5,
+    poolH: 3,
+    poolW: 3,
+    strideH: 2,
+    strideW: 2,
+    ignoreBorder: true,
+  };
+  assert.deepStrictEqual(maxPool2dOutputSize(s), { outH: 2, outW: 2 });
+  // deno-fmt-ignore
+  const x = Float64Array.of(
+    1, 2, 3, 4, 5,
+    6, 7, 8, 9, 10,
+    11, 12, 24, 14, 15,
+    16, 17, 18, 19, 20,
+    21, 22, 23, 0, 25,
+  );
+  const out = new Float64Array(4);
+  maxPool2dForward(out, x, s);
+  assert.deepStrictEqual(Array.from(out), [24, 24, 24, 25]);
+  const dx = new Float64Array(25).fill(NaN);
+  maxPool2dBackward(dx, Float64Array.of(1, 10, 100, 1000), x, s);
+  const expected = new Array(25).fill(0);
+  expected[12] = 111; // 1 + 10 + 100, accumulated
+  expected[24] = 1000;
+  assert.deepStrictEqual(Array.from(dx), expected);
+});
+
+Deno.test("maxPool2d: strides smaller, equal and larger than the window, both border modes, pass finite-difference checks", () => {
+  // [batch, channels, height, width, poolH, poolW, strideH, strideW, ignoreBorder]
+  const shapes: MaxPool2DShape[] = ([
+    // overlapping 3x3 stride 2, 7x8: ignoreBorder true and false agree on H (3), differ on W (3 vs 4)
+    [2, 2, 7, 8, 3, 3, 2, 2, true],
+    [2, 2, 7, 8, 3, 3, 2, 2, false],
+    // overlapping 3x3 stride 2, 6x6 with a partial window
+    [1, 3, 6, 6, 3, 3, 2, 2, false],
+    // stride 1, unequal strides; strides larger than the window (gaps)
+    [1, 2, 5, 6, 2, 3, 1, 2, true],
+    [1, 2, 8, 7, 2, 2, 3, 3, false],
+    [1, 2, 8, 7, 2, 2, 3, 3, true],
+  ] as const).map((
+    [batch, channels, height, width, poolH, poolW, strideH, strideW, ignoreBorder],
+  ) => ({
+    batch,
+    channels,
+    height,
+    width,
+    poolH,
+    poolW,
+    strideH,
+    strideW,
+    ignoreBorder,
+  }));
+  const sizes = shapes.map((s) => maxPool2dOutputSize(s));
+  assert.deepStrictEqual(sizes, [
+    { outH: 3, outW: 3 },
+    { outH: 3, outW: 4 },
+    { outH: 3, outW: 3 },
+    { outH: 4, outW: 2 },
+    { outH: 3, outW: 3 },
+    { outH: 3, outW: 2 },
+  ]);
+  for (const [k, s] of shapes.entries()) {
+    const rng = new RandomState(330 + k);
+    const { outH, outW } = sizes[k];
+    const x = randomArray(rng, s.batch * s.channels * s.height * s.width);
+    const r = randomArray(rng, s.batch * s.channels * outH * outW);
+    const out = new Float64Array(r.length);
+    const dx = new Float64Array(x.length).fill(NaN);
+    maxPool2dBackward(dx, r, x, s);
+    const res = gradCheck(
+      (v) => {
+        maxPool2dForward(out, v, s);
+        return dot(out, r);
+      },
+      x,
+      dx,
+    );
+    assert.ok(res.maxRelError < 1e-6, `shape ${k}: max rel err ${res.maxRelError}`);
+  }
+});
+
+Deno.test("poolOutputSize and maxPool2d refuse non-positive strides with RangeError", () => {
+  assertThrowsWith(
+    () => poolOutputSize(5, 2, 0, true),
+    RangeError,
+    "poolOutputSize: stride must be a positive integer, received 0",
+  );
+  assertThrowsWith(
+    () => poolOutputSize(0, 2, 2, true),
+    RangeError,
+    "size must be a positive integer",
+  );
+  const s: MaxPool2DShape = {
+    batch: 1,
+    channels: 1,
+    height: 4,
+    width: 4,
+    poolH: 2,
+    poolW: 2,
+    ignoreBorder: true,
+  };
+  assertThrowsWith(
+    () => maxPool2dOutputSize({ ...s, strideW: 1.5 }),
+    RangeError,
+    "maxPool2d: strideW must be a positive integer, received 1.5",
   );
 });
