@@ -19,6 +19,7 @@
  */
 export * from "./conv2d.ts";
 export * from "./maxpool2d.ts";
+export * from "./avgpool2d.ts";
 export * from "./dense.ts";
 export * from "./tanh.ts";
 export * from "./sigmoid.ts";
