@@ -26,26 +26,52 @@
  *
  * @module
  */
-export { Conv2D, Dense, lenet5, MaxPool2D, Sigmoid, Softmax, Tanh } from "./src/layers.ts";
+export {
+  AvgPool2D,
+  BatchNorm1D,
+  BatchNorm2D,
+  Conv2D,
+  Dense,
+  Dropout,
+  GlobalAvgPool2D,
+  lenet5,
+  MaxPool2D,
+  ReLU,
+  Sigmoid,
+  Softmax,
+  Tanh,
+} from "./src/layers.ts";
 export type {
+  BatchNormOptions,
   Conv2DOptions,
   DenseOptions,
+  DropoutOptions,
   Layer,
   LeNet5Options,
   MaxPool2DOptions,
+  PlanContext,
+  PlannedLayer,
+  Pool2DOptions,
+  WeightInit,
 } from "./src/layers.ts";
 export { Dataset, initialParams, Sequential } from "./src/model.ts";
 export type { Evaluation, InitOptions, ModelOptions, Tensor, TrainOptions } from "./src/model.ts";
 export type {
   ActivationPlan,
+  AdamStep,
   BackendName,
+  BatchNormPlan,
   Conv2DPlan,
   DensePlan,
+  DropoutPlan,
   LayerPlan,
   MaxPool2DPlan,
   NetworkPlan,
   ParamSpec,
+  Pool2DPlan,
+  SgdStep,
   SoftmaxPlan,
+  StepOptions,
 } from "./src/backend.ts";
 export { RandomState } from "./src/random.ts";
 export { NonFiniteError } from "./src/validate.ts";

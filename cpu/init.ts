@@ -158,3 +158,21 @@ function checkPositiveInteger(fn: string, name: string, v: number): void {
     throw new RangeError(`${fn}: ${name} must be a positive integer, received ${v}`);
   }
 }
+
+/**
+ * He (Kaiming) uniform bound for weights feeding a ReLU: `sqrt(6 / fanIn)`, PyTorch's
+ * `kaiming_uniform_(w, nonlinearity="relu")` (gain sqrt(2), `bound = gain·sqrt(3 / fanIn)`).
+ *
+ * @param fanIn Inputs of one output: `C·kh·kw` for a convolution, `inFeatures` for a dense layer.
+ * @returns The bound.
+ *
+ * @example A 3x3 convolution over 32 channels
+ * ```ts
+ * import { heWeightBound } from "./init.ts";
+ * console.log(heWeightBound(32 * 3 * 3).toFixed(4)); // 0.1443
+ * ```
+ */
+export function heWeightBound(fanIn: number): number {
+  checkPositiveInteger("heWeightBound", "fanIn", fanIn);
+  return Math.sqrt(6 / fanIn);
+}

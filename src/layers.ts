@@ -1,26 +1,88 @@
 /**
  * The layers a {@link Sequential} model is built from, and the planner that resolves
- * their shapes into a {@link NetworkPlan}.
+ * their shapes into a {@link NetworkPlan}. Each layer class knows how it is planned
+ * (`plan()`: output shape, parameters, initialisation); the planner only chains them.
  *
  * @module
  */
 import type { LayerPlan, NetworkPlan, ParamSpec } from "./backend.ts";
-import { convWeightBound, denseWeightBound } from "../cpu/init.ts";
+import { convWeightBound, denseWeightBound, heWeightBound } from "../cpu/init.ts";
+import { conv2dOutputSize, conv2dPadding } from "../cpu/conv2d.ts";
+import { poolOutputSize } from "../cpu/maxpool2d.ts";
 
 /** Any layer accepted by a model. */
-export type Layer = Conv2D | MaxPool2D | Dense | Tanh | Sigmoid | Softmax;
+export type Layer =
+  | Conv2D
+  | MaxPool2D
+  | AvgPool2D
+  | GlobalAvgPool2D
+  | Dense
+  | Tanh
+  | Sigmoid
+  | ReLU
+  | Dropout
+  | BatchNorm2D
+  | BatchNorm1D
+  | Softmax;
 
-function pair(v: number | [number, number], what: string): [number, number] {
+/** What the planner tells a layer about its place in the network. */
+export interface PlanContext {
+  /** The layer's resolved name. */
+  name: string;
+  /** `layer i "name" (Kind)`, the start of every error about this layer. */
+  where: string;
+  /** Index of the layer in the list. */
+  index: number;
+  /** The layers after this one (for the initialisation rules). */
+  next: readonly Layer[];
+}
+
+/** What a layer adds to the plan. */
+export interface PlannedLayer {
+  /** The layer with every shape resolved. */
+  plan: LayerPlan;
+  /** Its trained tensors (weight then bias). */
+  params?: ParamSpec[];
+  /** Its tensors that are not trained (batch norm's running averages). */
+  state?: ParamSpec[];
+}
+
+function pair(v: number | [number, number], what: string, min = 1): [number, number] {
   const p: [number, number] = typeof v === "number" ? [v, v] : v;
-  for (const x of p) {
-    if (!Number.isInteger(x) || x < 1) {
-      throw new RangeError(
-        `${what} must be a positive integer or a pair of them, got ${String(v)}`,
-      );
-    }
+  if (!Array.isArray(p) || p.length !== 2 || p.some((x) => !Number.isInteger(x) || x < min)) {
+    throw new RangeError(
+      `${what} must be ${
+        min === 1 ? "a positive" : "a non-negative"
+      } integer or a pair of them, got ${Array.isArray(v) ? `[${v.join(", ")}]` : String(v)}`,
+    );
   }
   return p;
 }
+
+function expectImage(shape: readonly number[], where: string): [number, number, number] {
+  if (shape.length !== 3) {
+    throw new RangeError(
+      `${where}: expects input [channels, height, width], got ${formatShape(shape)}`,
+    );
+  }
+  return [shape[0], shape[1], shape[2]];
+}
+
+const ZEROS = { kind: "zeros" } as const;
+const ONES = { kind: "ones" } as const;
+
+/** The first layer after `next[0..]` that is not a pooling, batch norm or dropout. */
+function activationAfter(next: readonly Layer[]): Layer["kind"] | undefined {
+  for (const l of next) {
+    if (!["maxpool2d", "avgpool2d", "batchnorm2d", "batchnorm1d", "dropout"].includes(l.kind)) {
+      return l.kind;
+    }
+  }
+  return undefined;
+}
+
+/** How a weight is initialised. */
+export type WeightInit = "auto" | "tutorial" | "he" | "zeros";
 
 /** Options of {@link Conv2D}. */
 export interface Conv2DOptions {
@@ -28,25 +90,40 @@ export interface Conv2DOptions {
   filters: number;
   /** Kernel size: one number for a square kernel, or `[height, width]`. */
   kernelSize: number | [number, number];
+  /** Stride: one number or `[vertical, horizontal]`. Default 1. */
+  stride?: number | [number, number];
+  /**
+   * Zero padding, as PyTorch's `padding`: `"valid"` (default, none), `"same"` (output size =
+   * input size; stride 1 only; an even kernel pads one more at the bottom/right), a number for
+   * all sides, or `[rows, columns]` added on both sides.
+   */
+  padding?: "valid" | "same" | number | [number, number];
+  /**
+   * Weight initialisation. `"auto"` (default): He uniform ±sqrt(6/fan_in) when the next
+   * activation (after any pooling, batch norm or dropout) is {@link ReLU}, else the
+   * tutorial's `"tutorial"` rule. `"he"`, `"tutorial"` force one; the bias starts at zero.
+   */
+  init?: Exclude<WeightInit, "zeros">;
   /** Name used for the parameters (`<name>.weight`) and in error messages. Default `conv<i>`. */
   name?: string;
 }
 
 /**
- * Valid 2-D convolution, stride 1, with one bias per output map.
+ * 2-D convolution (a cross-correlation, as in PyTorch and TensorFlow) with zero padding and
+ * stride, one bias per output map; weights `[filters, inChannels, kh, kw]`.
  *
- * Weights have shape `[filters, inChannels, kh, kw]`. The operation is a
- * cross-correlation (as in PyTorch and TensorFlow): Theano's `conv2d` flips the
- * kernel, so a Theano weight equals ours rotated by 180 degrees (`flipKernels`).
- * Initialisation follows the tutorial's `LeNetConvPoolLayer`: uniform in
- * ±sqrt(6 / (fan_in + fan_out)) with fan_out divided by the area of a directly
- * following {@link MaxPool2D}; bias zero.
+ * Theano's `conv2d` flips the kernel, so a Theano weight equals ours rotated by 180 degrees
+ * (`flipKernels`). The tutorial's initialisation (`"tutorial"`): uniform in
+ * ±sqrt(6 / (fan_in + fan_out)) with fan_out divided by the area of a directly following
+ * {@link MaxPool2D}.
  *
- * @example Build the tutorial's first layer
+ * @example The tutorial's first layer, and a modern 3x3 "same" layer
  * ```ts
  * import { Conv2D } from "./layers.ts";
  * const conv = new Conv2D({ filters: 20, kernelSize: 5 });
  * console.log(conv.filters, conv.kernelSize); // 20 [5, 5]
+ * const same = new Conv2D({ filters: 32, kernelSize: 3, padding: "same" });
+ * console.log(same.padding, same.stride); // same [1, 1]
  * ```
  */
 export class Conv2D {
@@ -56,12 +133,18 @@ export class Conv2D {
   readonly filters: number;
   /** `[kh, kw]`. */
   readonly kernelSize: [number, number];
+  /** `[vertical, horizontal]`. */
+  readonly stride: [number, number];
+  /** As given (default `"valid"`). */
+  readonly padding: "valid" | "same" | number | [number, number];
+  /** Initialisation rule. */
+  readonly init: Exclude<WeightInit, "zeros">;
   /** Optional explicit name. */
   readonly name?: string;
   /**
    * Creates the layer; shapes are resolved when a model is built.
    *
-   * @param options Filters, kernel size, optional name.
+   * @param options Filters, kernel size, stride, padding, initialisation, optional name.
    */
   constructor(options: Conv2DOptions) {
     if (!Number.isInteger(options.filters) || options.filters < 1) {
@@ -69,34 +152,165 @@ export class Conv2D {
     }
     this.filters = options.filters;
     this.kernelSize = pair(options.kernelSize, "Conv2D: kernelSize");
+    this.stride = pair(options.stride ?? 1, "Conv2D: stride");
+    const padding = options.padding ?? "valid";
+    if (typeof padding !== "string") pair(padding, "Conv2D: padding", 0);
+    else if (padding !== "valid" && padding !== "same") {
+      throw new RangeError(
+        `Conv2D: padding must be "valid", "same", a number or [rows, columns], got "${padding}"`,
+      );
+    }
+    if (padding === "same" && (this.stride[0] !== 1 || this.stride[1] !== 1)) {
+      throw new RangeError(
+        `Conv2D: padding "same" needs stride 1 (as in PyTorch), got stride [${this.stride}]`,
+      );
+    }
+    this.padding = padding;
+    this.init = checkInit(options.init ?? "auto", ["auto", "tutorial", "he"], "Conv2D");
     this.name = options.name;
+  }
+
+  /**
+   * Resolves the layer for an input shape.
+   *
+   * @param input Shape of one input sample.
+   * @param ctx Name, position and following layers.
+   * @returns The plan and the parameters.
+   */
+  plan(input: readonly number[], ctx: PlanContext): PlannedLayer {
+    const [c, h, w] = expectImage(input, ctx.where);
+    const [kh, kw] = this.kernelSize;
+    const [sh, sw] = this.stride;
+    const pad = conv2dPadding(this.padding, kh, kw, sh, sw);
+    const shape = {
+      batch: 1,
+      inChannels: c,
+      height: h,
+      width: w,
+      outChannels: this.filters,
+      kernelH: kh,
+      kernelW: kw,
+      strideH: sh,
+      strideW: sw,
+      padTop: pad.top,
+      padLeft: pad.left,
+      padBottom: pad.bottom,
+      padRight: pad.right,
+    };
+    if (kh > h + pad.top + pad.bottom || kw > w + pad.left + pad.right) {
+      throw new RangeError(
+        `${ctx.where}: kernel ${kh}x${kw} does not fit input ${formatShape(input)}${
+          pad.top + pad.left + pad.bottom + pad.right ? " with its padding" : ""
+        }`,
+      );
+    }
+    const { outH, outW } = conv2dOutputSize(shape);
+    const next = ctx.next[0];
+    const he = this.init === "he" || (this.init === "auto" && activationAfter(ctx.next) === "relu");
+    const poolArea = next?.kind === "maxpool2d" ? next.poolSize[0] * next.poolSize[1] : 1;
+    const weight: ParamSpec = {
+      name: `${ctx.name}.weight`,
+      shape: [this.filters, c, kh, kw],
+      init: {
+        kind: "uniform",
+        bound: he ? heWeightBound(c * kh * kw) : convWeightBound(this.filters, c, kh, kw, poolArea),
+      },
+    };
+    const bias: ParamSpec = { name: `${ctx.name}.bias`, shape: [this.filters], init: ZEROS };
+    return {
+      plan: {
+        kind: "conv2d",
+        name: ctx.name,
+        inShape: [c, h, w],
+        outShape: [this.filters, outH, outW],
+        kernelH: kh,
+        kernelW: kw,
+        strideH: sh,
+        strideW: sw,
+        padTop: pad.top,
+        padLeft: pad.left,
+        padBottom: pad.bottom,
+        padRight: pad.right,
+        weight,
+        bias,
+      },
+      params: [weight, bias],
+    };
   }
 }
 
-/** Options of {@link MaxPool2D}. */
-export interface MaxPool2DOptions {
-  /** Pool size: one number or `[height, width]`; the stride equals the size. */
+function checkInit<T extends string>(v: string, allowed: T[], layer: string): T {
+  if (!allowed.includes(v as T)) {
+    throw new RangeError(
+      `${layer}: init must be ${allowed.map((a) => `"${a}"`).join(", ")}, got "${v}"`,
+    );
+  }
+  return v as T;
+}
+
+/** Options of {@link MaxPool2D} and {@link AvgPool2D}. */
+export interface Pool2DOptions {
+  /** Window size: one number or `[height, width]`. */
   poolSize: number | [number, number];
+  /** Stride: one number or `[vertical, horizontal]`. Default: the window size (no overlap). */
+  strides?: number | [number, number];
   /**
-   * Theano's `ignore_border`: true (default, as in the tutorial's LeNet) drops a
-   * partial window at the bottom/right border, false keeps it.
+   * Theano's `ignore_border`: true (default, as in the tutorial's LeNet) drops a partial
+   * window at the bottom/right border, false keeps it (PyTorch's `ceil_mode=True`).
    */
   ignoreBorder?: boolean;
   /** Name used in error messages. Default `pool<i>`. */
   name?: string;
 }
 
+/** @deprecated Use {@link Pool2DOptions}. */
+export type MaxPool2DOptions = Pool2DOptions;
+
+function planPool(
+  kind: "maxpool2d" | "avgpool2d",
+  layer: { poolSize: [number, number]; strides: [number, number]; ignoreBorder: boolean },
+  input: readonly number[],
+  ctx: PlanContext,
+): PlannedLayer {
+  const [c, h, w] = expectImage(input, ctx.where);
+  const [ph, pw] = layer.poolSize;
+  const [sh, sw] = layer.strides;
+  const outH = poolOutputSize(h, ph, sh, layer.ignoreBorder);
+  const outW = poolOutputSize(w, pw, sw, layer.ignoreBorder);
+  if (outH < 1 || outW < 1) {
+    throw new RangeError(
+      `${ctx.where}: pool ${ph}x${pw} with ignoreBorder gives an empty output for input ${
+        formatShape(input)
+      }`,
+    );
+  }
+  return {
+    plan: {
+      kind,
+      name: ctx.name,
+      inShape: [c, h, w],
+      outShape: [c, outH, outW],
+      poolH: ph,
+      poolW: pw,
+      strideH: sh,
+      strideW: sw,
+      ignoreBorder: layer.ignoreBorder,
+    },
+  };
+}
+
 /**
- * Non-overlapping max pooling, exactly Theano's `max_pool_2d`.
+ * Max pooling, exactly Theano's `max_pool_2d` when the stride is the window (the default);
+ * with a smaller stride the windows overlap (e.g. 3x3 stride 2), as PyTorch's `MaxPool2d`.
  *
- * Backward routes each output gradient to the first maximum of its window in
- * row-major order.
+ * Backward routes each output gradient to the first maximum of its window in row-major
+ * order (summed where windows overlap).
  *
  * @example
  * ```ts
  * import { MaxPool2D } from "./layers.ts";
  * const pool = new MaxPool2D({ poolSize: 2, ignoreBorder: false });
- * console.log(pool.poolSize, pool.ignoreBorder); // [2, 2] false
+ * console.log(pool.poolSize, pool.strides, pool.ignoreBorder); // [2, 2] [2, 2] false
  * ```
  */
 export class MaxPool2D {
@@ -104,6 +318,8 @@ export class MaxPool2D {
   readonly kind = "maxpool2d" as const;
   /** `[ph, pw]`. */
   readonly poolSize: [number, number];
+  /** `[vertical, horizontal]`. */
+  readonly strides: [number, number];
   /** Keep (false) or drop (true) partial border windows. */
   readonly ignoreBorder: boolean;
   /** Optional explicit name. */
@@ -111,12 +327,119 @@ export class MaxPool2D {
   /**
    * Creates the layer; shapes are resolved when a model is built.
    *
-   * @param options Pool size, border mode, optional name.
+   * @param options Pool size, strides, border mode, optional name.
    */
-  constructor(options: MaxPool2DOptions) {
+  constructor(options: Pool2DOptions) {
     this.poolSize = pair(options.poolSize, "MaxPool2D: poolSize");
+    this.strides = pair(options.strides ?? this.poolSize, "MaxPool2D: strides");
     this.ignoreBorder = options.ignoreBorder ?? true;
     this.name = options.name;
+  }
+
+  /**
+   * Resolves the layer for an input shape.
+   *
+   * @param input Shape of one input sample.
+   * @param ctx Name and position.
+   * @returns The plan.
+   */
+  plan(input: readonly number[], ctx: PlanContext): PlannedLayer {
+    return planPool("maxpool2d", this, input, ctx);
+  }
+}
+
+/**
+ * Average pooling, as PyTorch's `AvgPool2d` (padding 0): the mean of the window's values; with
+ * `ignoreBorder: false` a partial border window averages the values it holds.
+ *
+ * @example
+ * ```ts
+ * import { AvgPool2D } from "./layers.ts";
+ * const pool = new AvgPool2D({ poolSize: 3, strides: 2 });
+ * console.log(pool.poolSize, pool.strides); // [3, 3] [2, 2]
+ * ```
+ */
+export class AvgPool2D {
+  /** Discriminant used by the planner. */
+  readonly kind = "avgpool2d" as const;
+  /** `[ph, pw]`. */
+  readonly poolSize: [number, number];
+  /** `[vertical, horizontal]`. */
+  readonly strides: [number, number];
+  /** Keep (false) or drop (true) partial border windows. */
+  readonly ignoreBorder: boolean;
+  /** Optional explicit name. */
+  readonly name?: string;
+  /**
+   * Creates the layer; shapes are resolved when a model is built.
+   *
+   * @param options Pool size, strides, border mode, optional name.
+   */
+  constructor(options: Pool2DOptions) {
+    this.poolSize = pair(options.poolSize, "AvgPool2D: poolSize");
+    this.strides = pair(options.strides ?? this.poolSize, "AvgPool2D: strides");
+    this.ignoreBorder = options.ignoreBorder ?? true;
+    this.name = options.name;
+  }
+
+  /**
+   * Resolves the layer for an input shape.
+   *
+   * @param input Shape of one input sample.
+   * @param ctx Name and position.
+   * @returns The plan.
+   */
+  plan(input: readonly number[], ctx: PlanContext): PlannedLayer {
+    return planPool("avgpool2d", this, input, ctx);
+  }
+}
+
+/**
+ * Global average pooling: `[C, H, W]` to `[C]`, the mean of each plane (PyTorch's
+ * `AdaptiveAvgPool2d(1)` then `flatten`).
+ *
+ * @example
+ * ```ts
+ * import { GlobalAvgPool2D } from "./layers.ts";
+ * console.log(new GlobalAvgPool2D().kind); // "globalavgpool2d"
+ * ```
+ */
+export class GlobalAvgPool2D {
+  /** Discriminant used by the planner. */
+  readonly kind = "globalavgpool2d" as const;
+  /** Optional name used in error messages. */
+  readonly name?: string;
+  /**
+   * Creates the layer.
+   *
+   * @param name Optional name used in error messages.
+   */
+  constructor(name?: string) {
+    this.name = name;
+  }
+
+  /**
+   * Resolves the layer for an input shape.
+   *
+   * @param input Shape of one input sample.
+   * @param ctx Name and position.
+   * @returns The plan: an average pooling whose window is the whole plane.
+   */
+  plan(input: readonly number[], ctx: PlanContext): PlannedLayer {
+    const [c, h, w] = expectImage(input, ctx.where);
+    return {
+      plan: {
+        kind: "avgpool2d",
+        name: ctx.name,
+        inShape: [c, h, w],
+        outShape: [c],
+        poolH: h,
+        poolW: w,
+        strideH: h,
+        strideW: w,
+        ignoreBorder: true,
+      },
+    };
   }
 }
 
@@ -125,11 +448,13 @@ export interface DenseOptions {
   /** Number of outputs. */
   units: number;
   /**
-   * Weight initialisation. `"auto"` (default) follows the tutorial: zeros when the
-   * next layer is {@link Softmax} (LogisticRegression), uniform ±sqrt(6/(in+out))
-   * otherwise, times 4 when the next layer is {@link Sigmoid} (HiddenLayer).
+   * Weight initialisation. `"auto"` (default) follows the tutorial: zeros when the next
+   * layer is {@link Softmax} (LogisticRegression), uniform ±sqrt(6/(in+out)) otherwise, times
+   * 4 when the next layer is {@link Sigmoid} (HiddenLayer); He uniform ±sqrt(6/in) when the
+   * next activation (after any batch norm or dropout) is {@link ReLU}. `"uniform"` is the
+   * tutorial's rule without the zeros.
    */
-  init?: "auto" | "uniform" | "zeros";
+  init?: "auto" | "uniform" | "he" | "zeros";
   /** Name used for the parameters and in error messages. Default `dense<i>`. */
   name?: string;
 }
@@ -150,7 +475,7 @@ export class Dense {
   /** Number of outputs. */
   readonly units: number;
   /** Initialisation rule. */
-  readonly init: "auto" | "uniform" | "zeros";
+  readonly init: "auto" | "uniform" | "he" | "zeros";
   /** Optional explicit name. */
   readonly name?: string;
   /**
@@ -163,8 +488,77 @@ export class Dense {
       throw new RangeError(`Dense: units must be a positive integer, got ${options.units}`);
     }
     this.units = options.units;
-    this.init = options.init ?? "auto";
+    this.init = checkInit(options.init ?? "auto", ["auto", "uniform", "he", "zeros"], "Dense");
     this.name = options.name;
+  }
+
+  /**
+   * Resolves the layer for an input shape.
+   *
+   * @param input Shape of one input sample (flattened).
+   * @param ctx Name, position and following layers.
+   * @returns The plan and the parameters.
+   */
+  plan(input: readonly number[], ctx: PlanContext): PlannedLayer {
+    const inFeatures = product(input);
+    const next = ctx.next[0]?.kind;
+    const rule = this.init !== "auto"
+      ? this.init
+      : next === "softmax"
+      ? "zeros"
+      : activationAfter(ctx.next) === "relu"
+      ? "he"
+      : "uniform";
+    const weight: ParamSpec = {
+      name: `${ctx.name}.weight`,
+      shape: [inFeatures, this.units],
+      init: rule === "zeros" ? ZEROS : {
+        kind: "uniform",
+        bound: rule === "he"
+          ? heWeightBound(inFeatures)
+          : denseWeightBound(inFeatures, this.units, { sigmoid: next === "sigmoid" }),
+      },
+    };
+    const bias: ParamSpec = { name: `${ctx.name}.bias`, shape: [this.units], init: ZEROS };
+    return {
+      plan: {
+        kind: "dense",
+        name: ctx.name,
+        inShape: [...input],
+        outShape: [this.units],
+        inFeatures,
+        outFeatures: this.units,
+        weight,
+        bias,
+      },
+      params: [weight, bias],
+    };
+  }
+}
+
+/** An elementwise activation layer. */
+abstract class Activation {
+  /** Optional name used in error messages. */
+  readonly name?: string;
+  /**
+   * Creates the layer.
+   *
+   * @param name Optional name used in error messages.
+   */
+  constructor(name?: string) {
+    this.name = name;
+  }
+  /** Which activation. */
+  abstract readonly kind: "tanh" | "sigmoid" | "relu";
+  /**
+   * Resolves the layer for an input shape.
+   *
+   * @param input Shape of one input sample.
+   * @param ctx Name and position.
+   * @returns The plan (same shape out as in).
+   */
+  plan(input: readonly number[], ctx: PlanContext): PlannedLayer {
+    return { plan: { kind: this.kind, name: ctx.name, inShape: [...input], outShape: [...input] } };
   }
 }
 
@@ -178,19 +572,9 @@ export class Dense {
  * console.log(act.kind); // "tanh"
  * ```
  */
-export class Tanh {
+export class Tanh extends Activation {
   /** Discriminant used by the planner. */
   readonly kind = "tanh" as const;
-  /** Optional name used in error messages. */
-  readonly name?: string;
-  /**
-   * Creates the layer.
-   *
-   * @param name Optional name used in error messages.
-   */
-  constructor(name?: string) {
-    this.name = name;
-  }
 }
 
 /**
@@ -203,18 +587,237 @@ export class Tanh {
  * console.log(act.kind); // "sigmoid"
  * ```
  */
-export class Sigmoid {
+export class Sigmoid extends Activation {
   /** Discriminant used by the planner. */
   readonly kind = "sigmoid" as const;
-  /** Optional name used in error messages. */
+}
+
+/**
+ * Elementwise rectifier `max(x, 0)` (a NaN input stays NaN); its gradient is 1 where the
+ * output is positive, else 0 (PyTorch's).
+ *
+ * @example
+ * ```ts
+ * import { ReLU } from "./layers.ts";
+ * console.log(new ReLU().kind); // "relu"
+ * ```
+ */
+export class ReLU extends Activation {
+  /** Discriminant used by the planner. */
+  readonly kind = "relu" as const;
+}
+
+/** Options of {@link Dropout}. */
+export interface DropoutOptions {
+  /** Probability of zeroing each value in training, in [0, 1). */
+  rate: number;
+  /** Name used in error messages. Default `dropout<i>`. */
+  name?: string;
+}
+
+/**
+ * Inverted dropout (PyTorch's `Dropout`): in training each value is zeroed with probability
+ * `rate` and the others are scaled by `1 / (1 - rate)`; in evaluation it is the identity.
+ * The mask comes from a counter-based hash of (model seed, step, layer, value index), so
+ * every backend drops the same values and a resumed run continues the same masks.
+ *
+ * @example
+ * ```ts
+ * import { Dropout } from "./layers.ts";
+ * console.log(new Dropout({ rate: 0.5 }).rate); // 0.5
+ * ```
+ */
+export class Dropout {
+  /** Discriminant used by the planner. */
+  readonly kind = "dropout" as const;
+  /** Probability of dropping a value. */
+  readonly rate: number;
+  /** Optional explicit name. */
   readonly name?: string;
   /**
    * Creates the layer.
    *
-   * @param name Optional name used in error messages.
+   * @param options Rate, optional name.
    */
-  constructor(name?: string) {
-    this.name = name;
+  constructor(options: DropoutOptions) {
+    if (!(options.rate >= 0 && options.rate < 1)) {
+      throw new RangeError(`Dropout: rate must be in [0, 1), got ${options.rate}`);
+    }
+    this.rate = options.rate;
+    this.name = options.name;
+  }
+
+  /**
+   * Resolves the layer for an input shape.
+   *
+   * @param input Shape of one input sample.
+   * @param ctx Name and position.
+   * @returns The plan (same shape out as in).
+   */
+  plan(input: readonly number[], ctx: PlanContext): PlannedLayer {
+    return {
+      plan: {
+        kind: "dropout",
+        name: ctx.name,
+        inShape: [...input],
+        outShape: [...input],
+        rate: this.rate,
+        index: ctx.index,
+      },
+    };
+  }
+}
+
+/** Options of {@link BatchNorm2D} and {@link BatchNorm1D}. */
+export interface BatchNormOptions {
+  /** Added to the variance. Default 1e-5 (PyTorch's). */
+  epsilon?: number;
+  /** Weight of each batch in the running averages. Default 0.1 (PyTorch's). */
+  momentum?: number;
+  /** Name used for the tensors (`<name>.weight`, `.running_mean`) and in errors. */
+  name?: string;
+}
+
+function planBatchNorm(
+  layer: { epsilon: number; momentum: number },
+  channels: number,
+  positions: number,
+  input: readonly number[],
+  ctx: PlanContext,
+): PlannedLayer {
+  const t = (suffix: string, init: ParamSpec["init"]): ParamSpec => ({
+    name: `${ctx.name}.${suffix}`,
+    shape: [channels],
+    init,
+  });
+  const weight = t("weight", ONES), bias = t("bias", ZEROS);
+  const runningMean = t("running_mean", ZEROS), runningVar = t("running_var", ONES);
+  return {
+    plan: {
+      kind: "batchnorm",
+      name: ctx.name,
+      inShape: [...input],
+      outShape: [...input],
+      channels,
+      positions,
+      epsilon: layer.epsilon,
+      momentum: layer.momentum,
+      weight,
+      bias,
+      runningMean,
+      runningVar,
+    },
+    params: [weight, bias],
+    state: [runningMean, runningVar],
+  };
+}
+
+function batchNormSettings(o: BatchNormOptions, layer: string) {
+  const epsilon = o.epsilon ?? 1e-5, momentum = o.momentum ?? 0.1;
+  if (!(epsilon > 0) || !Number.isFinite(epsilon)) {
+    throw new RangeError(`${layer}: epsilon must be a positive number, got ${epsilon}`);
+  }
+  if (!(momentum > 0 && momentum <= 1)) {
+    throw new RangeError(`${layer}: momentum must be in (0, 1], got ${momentum}`);
+  }
+  return { epsilon, momentum };
+}
+
+/**
+ * Batch normalisation of `[C, H, W]` feature maps, per channel (PyTorch's `BatchNorm2d`):
+ * training normalises with the batch's mean and biased variance over (batch, H, W) and
+ * updates the running averages (`r = (1 - momentum)·r + momentum·batch`, the variance
+ * unbiased); evaluation uses the running averages. Learnable scale `weight` (γ, ones) and
+ * shift `bias` (β, zeros); `running_mean` and `running_var` are saved with the weights.
+ *
+ * @example
+ * ```ts
+ * import { BatchNorm2D } from "./layers.ts";
+ * const bn = new BatchNorm2D();
+ * console.log(bn.epsilon, bn.momentum); // 0.00001 0.1
+ * ```
+ */
+export class BatchNorm2D {
+  /** Discriminant used by the planner. */
+  readonly kind = "batchnorm2d" as const;
+  /** Added to the variance. */
+  readonly epsilon: number;
+  /** Weight of each batch in the running averages. */
+  readonly momentum: number;
+  /** Optional explicit name. */
+  readonly name?: string;
+  /**
+   * Creates the layer.
+   *
+   * @param options Epsilon, momentum, optional name.
+   */
+  constructor(options: BatchNormOptions = {}) {
+    const { epsilon, momentum } = batchNormSettings(options, "BatchNorm2D");
+    this.epsilon = epsilon;
+    this.momentum = momentum;
+    this.name = options.name;
+  }
+
+  /**
+   * Resolves the layer for an input shape.
+   *
+   * @param input Shape of one input sample, `[C, H, W]`.
+   * @param ctx Name and position.
+   * @returns The plan, γ and β, and the running averages.
+   */
+  plan(input: readonly number[], ctx: PlanContext): PlannedLayer {
+    const [c, h, w] = expectImage(input, ctx.where);
+    return planBatchNorm(this, c, h * w, input, ctx);
+  }
+}
+
+/**
+ * Batch normalisation of feature vectors (PyTorch's `BatchNorm1d` on `[N, F]`), per feature;
+ * the same rules as {@link BatchNorm2D}. Put it after a {@link Dense}.
+ *
+ * @example
+ * ```ts
+ * import { BatchNorm1D } from "./layers.ts";
+ * console.log(new BatchNorm1D().kind); // "batchnorm1d"
+ * ```
+ */
+export class BatchNorm1D {
+  /** Discriminant used by the planner. */
+  readonly kind = "batchnorm1d" as const;
+  /** Added to the variance. */
+  readonly epsilon: number;
+  /** Weight of each batch in the running averages. */
+  readonly momentum: number;
+  /** Optional explicit name. */
+  readonly name?: string;
+  /**
+   * Creates the layer.
+   *
+   * @param options Epsilon, momentum, optional name.
+   */
+  constructor(options: BatchNormOptions = {}) {
+    const { epsilon, momentum } = batchNormSettings(options, "BatchNorm1D");
+    this.epsilon = epsilon;
+    this.momentum = momentum;
+    this.name = options.name;
+  }
+
+  /**
+   * Resolves the layer for an input shape.
+   *
+   * @param input Shape of one input sample, `[F]`.
+   * @param ctx Name and position.
+   * @returns The plan, γ and β, and the running averages.
+   */
+  plan(input: readonly number[], ctx: PlanContext): PlannedLayer {
+    if (input.length !== 1) {
+      throw new RangeError(
+        `${ctx.where}: expects features [F] (use BatchNorm2D for feature maps), got ${
+          formatShape(input)
+        }`,
+      );
+    }
+    return planBatchNorm(this, input[0], 1, input, ctx);
   }
 }
 
@@ -242,6 +845,30 @@ export class Softmax {
    */
   constructor(name?: string) {
     this.name = name;
+  }
+
+  /**
+   * Resolves the layer for an input shape.
+   *
+   * @param input Shape of one input sample, `[classes]`.
+   * @param ctx Name and position.
+   * @returns The plan.
+   */
+  plan(input: readonly number[], ctx: PlanContext): PlannedLayer {
+    if (ctx.next.length !== 0) {
+      throw new RangeError(`${ctx.where}: Softmax must be the last layer`);
+    }
+    if (input.length !== 1) {
+      throw new RangeError(
+        `${ctx.where}: expects a vector of class scores (put a Dense before it), got ${
+          formatShape(input)
+        }`,
+      );
+    }
+    if (input[0] < 2) {
+      throw new RangeError(`${ctx.where}: needs at least 2 classes, got ${formatShape(input)}`);
+    }
+    return { plan: { kind: "softmax", name: ctx.name, inShape: [input[0]], outShape: [input[0]] } };
   }
 }
 
@@ -286,30 +913,40 @@ export function lenet5(options: LeNet5Options = {}): Layer[] {
   ];
 }
 
-const KIND_LABEL = {
+const KIND_LABEL: Record<Layer["kind"], string> = {
   conv2d: "Conv2D",
   maxpool2d: "MaxPool2D",
+  avgpool2d: "AvgPool2D",
+  globalavgpool2d: "GlobalAvgPool2D",
   dense: "Dense",
   tanh: "Tanh",
   sigmoid: "Sigmoid",
+  relu: "ReLU",
+  dropout: "Dropout",
+  batchnorm2d: "BatchNorm2D",
+  batchnorm1d: "BatchNorm1D",
   softmax: "Softmax",
-} as const;
+};
 
-const DEFAULT_PREFIX = {
+const DEFAULT_PREFIX: Record<Layer["kind"], string> = {
   conv2d: "conv",
   maxpool2d: "pool",
+  avgpool2d: "pool",
+  globalavgpool2d: "pool",
   dense: "dense",
   tanh: "tanh",
   sigmoid: "sigmoid",
+  relu: "relu",
+  dropout: "dropout",
+  batchnorm2d: "bn",
+  batchnorm1d: "bn",
   softmax: "softmax",
-} as const;
+};
 
 /** Formats a shape as `[1, 28, 28]`. */
 export function formatShape(shape: readonly number[]): string {
   return `[${shape.join(", ")}]`;
 }
-
-const ZEROS = { kind: "zeros" } as const;
 
 function product(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
@@ -323,6 +960,13 @@ function product(shape: readonly number[]): number {
  * @param layers The layers in order; the last must be {@link Softmax}.
  * @param batchSize Largest batch the network will see.
  * @returns The plan handed to a backend.
+ *
+ * @example
+ * ```ts
+ * import { lenet5, planNetwork } from "./layers.ts";
+ * const plan = planNetwork([1, 28, 28], lenet5(), 500);
+ * console.log(plan.layers[3].outShape); // [ 50, 8, 8 ]
+ * ```
  */
 export function planNetwork(
   inputShape: readonly number[],
@@ -337,15 +981,19 @@ export function planNetwork(
       `inputShape must be positive integers like [1, 28, 28], got ${formatShape(inputShape)}`,
     );
   }
-  if (layers.length === 0 || layers[layers.length - 1].kind !== "softmax") {
+  if (layers.length === 0 || layers[layers.length - 1]?.kind !== "softmax") {
     throw new RangeError("the last layer must be a Softmax (the model is trained with NLL loss)");
   }
   const counters: Record<string, number> = {};
   const names = new Set<string>();
   const plans: LayerPlan[] = [];
   const params: ParamSpec[] = [];
-  let shape = [...inputShape];
+  const state: ParamSpec[] = [];
+  let shape: readonly number[] = [...inputShape];
   layers.forEach((layer, i) => {
+    if (!layer || typeof layer.plan !== "function" || !(layer.kind in KIND_LABEL)) {
+      throw new TypeError(`layer ${i} is not a layer of this library, got ${String(layer)}`);
+    }
     const prefix = DEFAULT_PREFIX[layer.kind];
     const index = counters[prefix] ?? 0;
     counters[prefix] = index + 1;
@@ -353,129 +1001,18 @@ export function planNetwork(
     if (names.has(name)) throw new RangeError(`two layers are named "${name}"`);
     names.add(name);
     const where = `layer ${i} "${name}" (${KIND_LABEL[layer.kind]})`;
-    switch (layer.kind) {
-      case "conv2d": {
-        if (shape.length !== 3) {
-          throw new RangeError(
-            `${where}: expects input [channels, height, width], got ${formatShape(shape)}`,
-          );
-        }
-        const [c, h, w] = shape;
-        const [kh, kw] = layer.kernelSize;
-        if (kh > h || kw > w) {
-          throw new RangeError(
-            `${where}: kernel ${kh}x${kw} does not fit input ${formatShape(shape)}`,
-          );
-        }
-        const out: [number, number, number] = [layer.filters, h - kh + 1, w - kw + 1];
-        const next = layers[i + 1];
-        const poolArea = next?.kind === "maxpool2d" ? next.poolSize[0] * next.poolSize[1] : 1;
-        const weight: ParamSpec = {
-          name: `${name}.weight`,
-          shape: [layer.filters, c, kh, kw],
-          init: { kind: "uniform", bound: convWeightBound(layer.filters, c, kh, kw, poolArea) },
-        };
-        const bias: ParamSpec = { name: `${name}.bias`, shape: [layer.filters], init: ZEROS };
-        plans.push({
-          kind: "conv2d",
-          name,
-          inShape: [c, h, w],
-          outShape: out,
-          kernelH: kh,
-          kernelW: kw,
-          weight,
-          bias,
-        });
-        params.push(weight, bias);
-        shape = out;
-        break;
-      }
-      case "maxpool2d": {
-        if (shape.length !== 3) {
-          throw new RangeError(
-            `${where}: expects input [channels, height, width], got ${formatShape(shape)}`,
-          );
-        }
-        const [c, h, w] = shape;
-        const [ph, pw] = layer.poolSize;
-        const outH = layer.ignoreBorder ? Math.floor(h / ph) : Math.ceil(h / ph);
-        const outW = layer.ignoreBorder ? Math.floor(w / pw) : Math.ceil(w / pw);
-        if (outH < 1 || outW < 1) {
-          throw new RangeError(
-            `${where}: pool ${ph}x${pw} with ignoreBorder gives an empty output for input ${
-              formatShape(shape)
-            }`,
-          );
-        }
-        const out: [number, number, number] = [c, outH, outW];
-        plans.push({
-          kind: "maxpool2d",
-          name,
-          inShape: [c, h, w],
-          outShape: out,
-          poolH: ph,
-          poolW: pw,
-          ignoreBorder: layer.ignoreBorder,
-        });
-        shape = out;
-        break;
-      }
-      case "dense": {
-        const inFeatures = product(shape);
-        const next = layers[i + 1]?.kind;
-        const rule = layer.init === "auto"
-          ? (next === "softmax" ? "zeros" : "uniform")
-          : layer.init;
-        const weight: ParamSpec = {
-          name: `${name}.weight`,
-          shape: [inFeatures, layer.units],
-          init: rule === "zeros" ? ZEROS : {
-            kind: "uniform",
-            bound: denseWeightBound(inFeatures, layer.units, { sigmoid: next === "sigmoid" }),
-          },
-        };
-        const bias: ParamSpec = { name: `${name}.bias`, shape: [layer.units], init: ZEROS };
-        plans.push({
-          kind: "dense",
-          name,
-          inShape: [...shape],
-          outShape: [layer.units],
-          inFeatures,
-          outFeatures: layer.units,
-          weight,
-          bias,
-        });
-        params.push(weight, bias);
-        shape = [layer.units];
-        break;
-      }
-      case "tanh":
-      case "sigmoid":
-        plans.push({ kind: layer.kind, name, inShape: [...shape], outShape: [...shape] });
-        break;
-      case "softmax":
-        if (i !== layers.length - 1) {
-          throw new RangeError(`${where}: Softmax must be the last layer`);
-        }
-        if (shape.length !== 1) {
-          throw new RangeError(
-            `${where}: expects a vector of class scores (put a Dense before it), got ${
-              formatShape(shape)
-            }`,
-          );
-        }
-        if (shape[0] < 2) {
-          throw new RangeError(`${where}: needs at least 2 classes, got ${formatShape(shape)}`);
-        }
-        plans.push({ kind: "softmax", name, inShape: [shape[0]], outShape: [shape[0]] });
-        break;
-    }
+    const planned = layer.plan(shape, { name, where, index: i, next: layers.slice(i + 1) });
+    plans.push(planned.plan);
+    params.push(...planned.params ?? []);
+    state.push(...planned.state ?? []);
+    shape = planned.plan.outShape;
   });
   return {
     inputShape: [...inputShape],
     batchSize,
     layers: plans,
     params,
+    state,
     classes: shape[0],
   };
 }

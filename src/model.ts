@@ -11,6 +11,8 @@ import type {
   DeviceDataset,
   Executor,
   NetworkPlan,
+  ParamSpec,
+  StepOptions,
   StepResult,
 } from "./backend.ts";
 import { formatShape, type Layer, planNetwork } from "./layers.ts";
@@ -66,10 +68,25 @@ export interface ModelOptions {
 
 /** Options of a training step. */
 export interface TrainOptions {
-  /** SGD learning rate. Default 0.1 (the tutorial's). */
+  /**
+   * `"sgd"` (default, the tutorial's, with optional momentum), `"adam"` (PyTorch's `Adam`:
+   * weight decay as an L2 term in the gradient) or `"adamw"` (PyTorch's `AdamW`: decoupled
+   * weight decay). Adam's step count `t` is kept by the model and saved with
+   * {@link Sequential.getOptimizerState}.
+   */
+  optimizer?: "sgd" | "adam" | "adamw";
+  /** Learning rate. Default 0.1 for SGD (the tutorial's), 0.001 for Adam. */
   learningRate?: number;
-  /** Classical momentum; 0 (default) is the tutorial's plain SGD. */
+  /** SGD only: classical momentum; 0 (default) is the tutorial's plain SGD. */
   momentum?: number;
+  /** Adam only: decay of the first moment. Default 0.9. */
+  beta1?: number;
+  /** Adam only: decay of the second moment. Default 0.999. */
+  beta2?: number;
+  /** Adam only: added to the root of the second moment. Default 1e-8. */
+  epsilon?: number;
+  /** Adam only: weight decay. Default 0 for `"adam"`, 0.01 for `"adamw"` (PyTorch's). */
+  weightDecay?: number;
   /**
    * Read the loss back (default true). False lets a GPU run ahead; the step then resolves to
    * NaN, and on WebGPU its non-finite check is reported by the next step that reads (see
@@ -162,8 +179,8 @@ export interface InitOptions {
 }
 
 /**
- * Draws the tutorial's initial parameters for a plan, in layer order, from
- * `RandomState(seed)`.
+ * Draws the initial parameters for a plan, in layer order, from `RandomState(seed)` (the
+ * tutorial's draws for its layers), with the state tensors (batch norm's running averages).
  *
  * @param plan The resolved network.
  * @param seed The RandomState seed.
@@ -190,10 +207,12 @@ export function initialParams(
     plan.layers.flatMap((l) => l.kind === "conv2d" ? [l.weight.name] : []),
   );
   const out = new Map<string, Float32Array>();
-  for (const p of plan.params) {
+  for (const p of [...plan.params, ...plan.state]) {
     const size = p.shape.reduce((a, b) => a * b, 1);
     let values = p.init.kind === "zeros"
       ? new Float32Array(size)
+      : p.init.kind === "ones"
+      ? new Float32Array(size).fill(1)
       : Float32Array.from(rng.uniform(-p.init.bound, p.init.bound, size));
     if (options.theanoKernels && convWeights.has(p.name)) {
       const [outChannels, inChannels, kernelH, kernelW] = p.shape;
@@ -206,7 +225,7 @@ export function initialParams(
 }
 
 /**
- * A stack of layers ending in a softmax, trained by SGD on the mean negative
+ * A stack of layers ending in a softmax, trained by SGD or Adam on the mean negative
  * log-likelihood, run by one backend.
  *
  * @example Train the tutorial's LeNet for one step on random data
@@ -247,10 +266,14 @@ export class Sequential {
   #disposed = false;
   /** Training steps run so far. */
   #steps = 0;
+  /** Steps since the optimiser state was zero (Adam's `t`; also keys the dropout masks). */
+  #optimizerSteps = 0;
+  readonly #seed: number;
   /** Steps whose non-finite check has been reported (all but WebGPU steps without a read). */
   #checked = 0;
 
-  private constructor(plan: NetworkPlan, exec: Executor, backendReason: string) {
+  private constructor(plan: NetworkPlan, exec: Executor, backendReason: string, seed: number) {
+    this.#seed = seed >>> 0;
     this.plan = plan;
     this.backend = exec.backend;
     this.backendReason = backendReason;
@@ -271,7 +294,7 @@ export class Sequential {
     await exec.setParams(
       initialParams(plan, options.seed ?? 23455, { theanoKernels: options.theanoKernels }),
     );
-    return new Sequential(plan, exec, reason);
+    return new Sequential(plan, exec, reason, options.seed ?? 23455);
   }
 
   /**
@@ -284,8 +307,8 @@ export class Sequential {
     let total = 0;
     for (const l of this.plan.layers) {
       let params = 0;
-      if (l.kind === "conv2d" || l.kind === "dense") {
-        for (const p of [l.weight, l.bias]) params += p.shape.reduce((a, b) => a * b, 1);
+      for (const p of this.plan.params) {
+        if (p.name.startsWith(`${l.name}.`)) params += p.shape.reduce((a, b) => a * b, 1);
       }
       total += params;
       rows.push(
@@ -345,25 +368,84 @@ export class Sequential {
     return { data, labels: lab, count };
   }
 
-  #stepOptions(o: TrainOptions | undefined) {
-    const learningRate = o?.learningRate ?? 0.1;
-    const momentum = o?.momentum ?? 0;
+  /** Checks the options once and builds the executor's step (its `step` number is set later). */
+  #stepOptions(o: TrainOptions | undefined): StepOptions {
+    const kind = o?.optimizer ?? "sgd";
+    if (kind !== "sgd" && kind !== "adam" && kind !== "adamw") {
+      throw new RangeError(`optimizer must be "sgd", "adam" or "adamw", got "${kind}"`);
+    }
+    const learningRate = o?.learningRate ?? (kind === "sgd" ? 0.1 : 0.001);
     if (!(learningRate > 0) || !Number.isFinite(learningRate)) {
       throw new RangeError(`learningRate must be a positive number, got ${learningRate}`);
     }
-    if (!(momentum >= 0 && momentum < 1)) {
-      throw new RangeError(`momentum must be in [0, 1), got ${momentum}`);
+    const readLoss = o?.readLoss ?? true;
+    const base = { step: 0, seed: this.#seed, readLoss };
+    const adamOnly = ["beta1", "beta2", "epsilon", "weightDecay"] as const;
+    if (kind === "sgd") {
+      const given = adamOnly.filter((k) => o?.[k] !== undefined);
+      if (given.length) {
+        throw new RangeError(`${given.join(", ")}: Adam options, but the optimizer is "sgd"`);
+      }
+      const momentum = o?.momentum ?? 0;
+      if (!(momentum >= 0 && momentum < 1)) {
+        throw new RangeError(`momentum must be in [0, 1), got ${momentum}`);
+      }
+      return { ...base, optimizer: { kind: "sgd", learningRate, momentum } };
     }
-    return { learningRate, momentum, readLoss: o?.readLoss ?? true };
+    if (o?.momentum !== undefined) {
+      throw new RangeError(`momentum is an SGD option, but the optimizer is "${kind}"`);
+    }
+    const beta1 = o?.beta1 ?? 0.9, beta2 = o?.beta2 ?? 0.999, epsilon = o?.epsilon ?? 1e-8;
+    const weightDecay = o?.weightDecay ?? (kind === "adamw" ? 0.01 : 0);
+    for (const [name, v] of [["beta1", beta1], ["beta2", beta2]] as const) {
+      if (!(v >= 0 && v < 1)) throw new RangeError(`${name} must be in [0, 1), got ${v}`);
+    }
+    if (!(epsilon > 0) || !Number.isFinite(epsilon)) {
+      throw new RangeError(`epsilon must be a positive number, got ${epsilon}`);
+    }
+    if (!(weightDecay >= 0) || !Number.isFinite(weightDecay)) {
+      throw new RangeError(`weightDecay must be a non-negative number, got ${weightDecay}`);
+    }
+    return {
+      ...base,
+      optimizer: {
+        kind: "adam",
+        learningRate,
+        beta1,
+        beta2,
+        epsilon,
+        weightDecay,
+        decoupled: kind === "adamw",
+      },
+    };
+  }
+
+  /** Batch norm in training needs two values per channel: refuse smaller batches. */
+  #checkTrainingBatch(count: number, what: string): void {
+    for (const l of this.plan.layers) {
+      if (l.kind === "batchnorm" && count * l.positions < 2) {
+        throw new RangeError(
+          `${what}: layer "${l.name}" (batch norm) needs more than 1 value per channel in ` +
+            `training, got a batch of ${count} sample${count === 1 ? "" : "s"}`,
+        );
+      }
+    }
+  }
+
+  /** Numbers the step (Adam's `t`, the dropout masks) and runs it. */
+  #train(batch: BatchSource, o: StepOptions): Promise<number> {
+    this.#checkTrainingBatch(batch.count, "x" in batch ? "trainStep" : "trainBatch");
+    const step = { ...o, step: ++this.#optimizerSteps };
+    return this.#finish(this.#exec.trainStep(batch, step), o);
   }
 
   /**
-   * One SGD step on a batch of at most `batchSize` samples: forward, mean NLL,
-   * backward, parameter update.
+   * One training step on a batch of at most `batchSize` samples: forward in training mode
+   * (batch statistics, dropout), mean NLL, backward, the optimiser's update.
    *
    * @param x Inputs `[n, ...inputShape]`, flat or as a {@link Tensor}.
    * @param labels `n` class indices.
-   * @param options Learning rate, momentum, whether to read the loss back.
+   * @param options Optimiser and its settings, whether to read the loss back.
    * @returns The batch's mean loss before the update (NaN when `readLoss` is false).
    * @throws {NonFiniteError} When the step made the loss or a parameter NaN or infinite (the
    *   same on every backend; on WebGPU, steps without a read are checked at the next read).
@@ -379,10 +461,7 @@ export class Sequential {
     const b = this.#hostBatch(x, labels, "trainStep");
     this.#fits(b.count, "trainStep");
     const o = this.#stepOptions(options);
-    return this.#finish(
-      this.#exec.trainStep({ x: b.data, labels: b.labels, count: b.count }, o),
-      o,
-    );
+    return this.#train({ x: b.data, labels: b.labels, count: b.count }, o);
   }
 
   /** Turns an executor's step result into the loss, or a {@link NonFiniteError}. */
@@ -459,12 +538,12 @@ export class Sequential {
   }
 
   /**
-   * One SGD step on `count` samples of a dataset starting at `start`.
+   * One training step on `count` samples of a dataset starting at `start`.
    *
    * @param ds A dataset created by this model.
    * @param start Index of the first sample.
    * @param count Number of samples, at most `batchSize`.
-   * @param options Learning rate, momentum, whether to read the loss back.
+   * @param options Optimiser and its settings, whether to read the loss back.
    * @returns The batch's mean loss before the update (NaN when `readLoss` is false).
    * @throws {NonFiniteError} When the step made the loss or a parameter NaN or infinite (the
    *   same on every backend; on WebGPU, steps without a read are checked at the next read).
@@ -473,7 +552,7 @@ export class Sequential {
   trainBatch(ds: Dataset, start: number, count: number, options?: TrainOptions): Promise<number> {
     this.#check();
     const o = this.#stepOptions(options);
-    return this.#finish(this.#exec.trainStep(this.#slice(ds, start, count, "trainBatch"), o), o);
+    return this.#train(this.#slice(ds, start, count, "trainBatch"), o);
   }
 
   async #evalLoop(
@@ -549,67 +628,116 @@ export class Sequential {
     return out;
   }
 
+  /** The weights' names and shapes: trained parameters, then state tensors. */
+  get #weightSpecs(): ParamSpec[] {
+    return [...this.plan.params, ...this.plan.state];
+  }
+
+  /** The optimiser state's names and shapes: `<p>.m` and `<p>.v` per trained parameter. */
+  get #optimizerSpecs(): ParamSpec[] {
+    return this.plan.params.flatMap((p) => [
+      { ...p, name: `${p.name}.m` },
+      { ...p, name: `${p.name}.v` },
+    ]);
+  }
+
   /**
-   * Copies every parameter out of the backend.
+   * Copies every parameter and state tensor (batch norm's running averages) out of the
+   * backend.
    *
-   * @returns Parameters by name (`conv0.weight`, ...), with shapes.
+   * @returns Tensors by name (`conv0.weight`, `bn0.running_mean`, ...), with shapes.
    */
   async getWeights(): Promise<Record<string, Tensor>> {
     this.#check();
-    return this.#named(await this.#exec.getParams());
+    return this.#named(await this.#exec.getParams(), this.#weightSpecs);
   }
 
   /**
-   * Replaces every parameter. Names and shapes must match the model exactly.
+   * Replaces every parameter and state tensor. Names and shapes must match the model exactly.
    *
-   * @param weights Parameters by name, e.g. from {@link Sequential.getWeights} or a checkpoint.
+   * @param weights Tensors by name, e.g. from {@link Sequential.getWeights} or a checkpoint.
    */
   async setWeights(weights: Record<string, Tensor>): Promise<void> {
     this.#check();
-    await this.#exec.setParams(this.#tensors(weights, "setWeights"));
+    await this.#exec.setParams(this.#tensors(weights, "setWeights", this.#weightSpecs));
   }
 
   /**
-   * Copies the optimiser state out: the momentum velocity of every parameter (zeros before
-   * the first momentum step). With the weights, it is what a resumed run needs to continue
-   * exactly.
+   * Copies the optimiser state out: per trained parameter `p`, `p.m` (SGD's momentum
+   * velocity, or Adam's first moment) and `p.v` (Adam's second moment), zeros before the
+   * first step, and `step` (`[1]`, the steps taken: Adam's `t`, also the dropout masks'
+   * counter). With the weights, it is what a resumed run needs to continue exactly.
    *
-   * @returns Velocities by parameter name, with the parameters' shapes.
+   * @returns Tensors by name, with the parameters' shapes.
    */
   async getOptimizerState(): Promise<Record<string, Tensor>> {
     this.#check();
-    return this.#named(await this.#exec.getOptimizerState());
+    const out = this.#named(await this.#exec.getOptimizerState(), this.#optimizerSpecs);
+    out.step = { shape: [1], data: Float32Array.of(this.#optimizerSteps) };
+    return out;
   }
 
-  /** Per-parameter values from the executor as tensors with the parameters' shapes. */
-  #named(values: Map<string, Float32Array>): Record<string, Tensor> {
+  /** Values from the executor as tensors with the specs' shapes. */
+  #named(values: Map<string, Float32Array>, specs: ParamSpec[]): Record<string, Tensor> {
     const out: Record<string, Tensor> = {};
-    for (const p of this.plan.params) {
-      out[p.name] = { shape: [...p.shape], data: values.get(p.name)! };
-    }
+    for (const p of specs) out[p.name] = { shape: [...p.shape], data: values.get(p.name)! };
     return out;
   }
 
   /**
-   * Replaces the optimiser state (the velocities), e.g. from a checkpoint. Names, shapes and
-   * finiteness are checked as in {@link Sequential.setWeights}.
+   * Replaces the optimiser state, e.g. from a checkpoint. Names, shapes and finiteness are
+   * checked as in {@link Sequential.setWeights}. A state saved by version 0.1 (one velocity
+   * per parameter, named like it, no `step`) is read as the `.m` tensors with zero `.v`.
    *
-   * @param state Velocities by parameter name, as {@link Sequential.getOptimizerState} gives.
+   * @param state Tensors by name, as {@link Sequential.getOptimizerState} gives.
    */
   async setOptimizerState(state: Record<string, Tensor>): Promise<void> {
     this.#check();
-    await this.#exec.setOptimizerState(this.#tensors(state, "setOptimizerState"));
+    if (state === null || typeof state !== "object") {
+      throw new TypeError(`setOptimizerState: expects tensors by name, got ${state}`);
+    }
+    const { step, ...rest } = state;
+    const legacy = this.plan.params.length > 0 && this.plan.params[0].name in rest;
+    if (legacy) {
+      for (const p of this.plan.params) {
+        rest[`${p.name}.m`] = rest[p.name];
+        delete rest[p.name];
+        rest[`${p.name}.v`] ??= {
+          shape: [...p.shape],
+          data: new Float32Array(rest[`${p.name}.m`]?.data?.length ?? 0),
+        };
+      }
+    }
+    let steps = 0;
+    if (step !== undefined) {
+      steps = step?.data?.[0];
+      if (!Number.isInteger(steps) || steps < 0 || step.data.length !== 1) {
+        throw new RangeError(
+          `setOptimizerState: "step" must hold one non-negative integer, got ${step?.data}`,
+        );
+      }
+    } else if (!legacy) {
+      throw new RangeError(`setOptimizerState: missing tensor "step" (expected [1])`);
+    }
+    await this.#exec.setOptimizerState(
+      this.#tensors(rest, "setOptimizerState", this.#optimizerSpecs),
+    );
+    this.#optimizerSteps = steps;
   }
 
-  /** Checks tensors named like the parameters: names, shapes, Float32Array, finite. */
-  #tensors(weights: Record<string, Tensor>, what: string): Map<string, Float32Array> {
+  /** Checks tensors named like the specs: names, shapes, Float32Array, finite. */
+  #tensors(
+    weights: Record<string, Tensor>,
+    what: string,
+    specs: ParamSpec[],
+  ): Map<string, Float32Array> {
     if (weights === null || typeof weights !== "object") {
       throw new TypeError(`${what}: expects tensors by name, got ${weights}`);
     }
-    const expected = new Set(this.plan.params.map((p) => p.name));
+    const expected = new Set(specs.map((p) => p.name));
     const extra = Object.keys(weights).filter((k) => !expected.has(k));
     const values = new Map<string, Float32Array>();
-    for (const p of this.plan.params) {
+    for (const p of specs) {
       const t = weights[p.name];
       if (!t) {
         throw new RangeError(
