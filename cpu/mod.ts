@@ -25,6 +25,7 @@ export * from "./tanh.ts";
 export * from "./sigmoid.ts";
 export * from "./relu.ts";
 export * from "./dropout.ts";
+export * from "./batchnorm.ts";
 export * from "./softmax.ts";
 export * from "./nll.ts";
 export * from "./sgd.ts";
