@@ -29,5 +29,6 @@ export * from "./batchnorm.ts";
 export * from "./softmax.ts";
 export * from "./nll.ts";
 export * from "./sgd.ts";
+export * from "./adam.ts";
 export * from "./init.ts";
 export type { FloatArray } from "./types.ts";
