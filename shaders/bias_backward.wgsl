@@ -6,7 +6,6 @@
 // CPU twin: the db part of conv2dBackward (cpu/conv2d.ts) and of denseBackward (cpu/dense.ts).
 // Dispatch: one workgroup per k; its 64 invocations split the sum and add their partial sums
 //   in workgroup memory (a fixed order: deterministic).
-struct Params { count: u32, byte_offset: u32, scale: f32, lr: f32, momentum: f32, p0: u32, p1: u32, p2: u32 }
 
 override K: u32;
 override P: u32;

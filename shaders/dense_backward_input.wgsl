@@ -8,7 +8,6 @@
 //   the rows (workgroup_id.y), so the row operand's loads are uniform and each step of the
 //   sum loads 8 column values per invocation for 64 products. The sum is unrolled by 4.
 //   Rows: n; columns: i. Grid: x (and z) over ceil(ceil(I/8) / 64), y over ceil(N / 8).
-struct Params { count: u32, byte_offset: u32, scale: f32, lr: f32, momentum: f32, p0: u32, p1: u32, p2: u32 }
 
 override I: u32;
 override J: u32;

@@ -5,7 +5,6 @@
 //   byte m is bits 8*(m%4).. of word m/4), 2 x [N, SAMPLE] out.
 // CPU twin: the byte branch of hostBatch in src/backends/host.ts (images[i] * scale).
 // Dispatch: one invocation per value, linear index over (x, z) workgroups of 64.
-struct Params { count: u32, byte_offset: u32, scale: f32, lr: f32, momentum: f32, p0: u32, p1: u32, p2: u32 }
 
 override SAMPLE: u32;
 

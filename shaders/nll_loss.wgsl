@@ -8,7 +8,6 @@
 // CPU twins: nllLoss and errorCount in cpu/nll.ts.
 // Dispatch: ONE workgroup of 64; each invocation takes rows lid, lid+64, ..., then the
 //   partial sums are added in workgroup memory (a fixed order: deterministic).
-struct Params { count: u32, byte_offset: u32, scale: f32, lr: f32, momentum: f32, p0: u32, p1: u32, p2: u32 }
 
 override CLASSES: u32;
 

@@ -11,7 +11,6 @@
 //   4 result [2] (f32: the step's loss, read), 5 flag (u32, atomically or-ed).
 // CPU twins: sgdUpdate and sgdMomentumUpdate in cpu/sgd.ts; firstNonFinite in src/validate.ts.
 // Dispatch: one invocation per value, linear index over (x, z) workgroups of 64.
-struct Params { count: u32, byte_offset: u32, scale: f32, lr: f32, momentum: f32, p0: u32, p1: u32, p2: u32 }
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> g: array<f32>;
@@ -19,10 +18,6 @@ struct Params { count: u32, byte_offset: u32, scale: f32, lr: f32, momentum: f32
 @group(0) @binding(3) var<storage, read_write> v: array<f32>;
 @group(0) @binding(4) var<storage, read> result: array<f32, 2>;
 @group(0) @binding(5) var<storage, read_write> flag: atomic<u32>;
-
-fn non_finite(x: f32) -> bool {
-  return (bitcast<u32>(x) & 0x7f800000u) == 0x7f800000u;
-}
 
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,

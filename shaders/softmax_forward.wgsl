@@ -4,7 +4,6 @@
 // Bindings: 0 params (count), 1 z [N,CLASSES] (logits), 2 out [N,CLASSES].
 // CPU twin: softmaxForward in cpu/softmax.ts.
 // Dispatch: one invocation per row, linear index over (x, z) workgroups of 64.
-struct Params { count: u32, byte_offset: u32, scale: f32, lr: f32, momentum: f32, p0: u32, p1: u32, p2: u32 }
 
 override CLASSES: u32;
 

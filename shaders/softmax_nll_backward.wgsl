@@ -6,7 +6,6 @@
 //   3 dz [N,CLASSES] (overwritten).
 // CPU twin: softmaxNllBackward in cpu/nll.ts.
 // Dispatch: one invocation per row, linear index over (x, z) workgroups of 64.
-struct Params { count: u32, byte_offset: u32, scale: f32, lr: f32, momentum: f32, p0: u32, p1: u32, p2: u32 }
 
 override CLASSES: u32;
 

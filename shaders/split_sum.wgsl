@@ -7,7 +7,6 @@
 // CPU twin: the sum over the batch in the dw and db parts of conv2dBackward (cpu/conv2d.ts),
 //   whose slices conv2d_backward_weight.wgsl computes.
 // Dispatch: one invocation per value, linear index over (x, z) workgroups of 64.
-struct Params { count: u32, byte_offset: u32, scale: f32, lr: f32, momentum: f32, p0: u32, p1: u32, p2: u32 }
 
 override S: u32;
 override K: u32;

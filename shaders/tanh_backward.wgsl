@@ -5,7 +5,6 @@
 //   3 dx [N,SIZE] (overwritten).
 // CPU twin: tanhBackward in cpu/tanh.ts.
 // Dispatch: one invocation per value, linear index over (x, z) workgroups of 64.
-struct Params { count: u32, byte_offset: u32, scale: f32, lr: f32, momentum: f32, p0: u32, p1: u32, p2: u32 }
 
 override SIZE: u32;
 

@@ -4,7 +4,6 @@
 // Bindings: 0 params (count), 1 in [N,SIZE], 2 out [N,SIZE].
 // CPU twin: tanhForward in cpu/tanh.ts.
 // Dispatch: one invocation per value, linear index over (x, z) workgroups of 64.
-struct Params { count: u32, byte_offset: u32, scale: f32, lr: f32, momentum: f32, p0: u32, p1: u32, p2: u32 }
 
 override SIZE: u32;
 

@@ -59,34 +59,38 @@ async function checkConv(s: Conv2DShape, allocated = s.batch, seed = 1): Promise
   conv2dBackward(dx, dw, db, dOuts, xs, w, s);
 
   const tag = `N${N}/${allocated} C${C} ${H}x${W} O${O} k${KH}x${KW}`;
-  const [, , , gOut] = await runKernel(specs.conv2dForward(d), N, [
-    x,
+  const { out: gOut } = await runKernel(specs.conv2dForward(d), N, {
+    inp: x,
     w,
     b,
-    allocated * O * OH * OW,
-  ]);
+    out: allocated * O * OH * OW,
+  });
   assertAllClose(gOut.subarray(0, out.length), out, {
     rtol: RTOL,
     atol: atolFor(out),
     msg: `conv2d_forward ${tag}`,
   });
-  const [, , gDx] = await runKernel(specs.conv2dBackwardInput(d), N, [
+  const { dx: gDx } = await runKernel(specs.conv2dBackwardInput(d), N, {
     dOut,
     w,
-    allocated * C * H * W,
-  ]);
+    dx: allocated * C * H * W,
+  });
   assertAllClose(gDx.subarray(0, dx.length), dx, {
     rtol: RTOL,
     atol: atolFor(dx),
     msg: `conv2d_backward_input ${tag}`,
   });
   const S = convWeightSplits(d);
-  const [, , partial] = await runKernel(specs.conv2dBackwardWeight(d), N, [
+  const { partial } = await runKernel(specs.conv2dBackwardWeight(d), N, {
     dOut,
-    x,
-    S * (w.length + O),
-  ]);
-  const [, gDw, gDb] = await runKernel(specs.splitSum(S, w.length, O), N, [partial, w.length, O]);
+    inp: x,
+    partial: S * (w.length + O),
+  });
+  const { out: gDw, outB: gDb } = await runKernel(specs.splitSum(S, w.length, O), N, {
+    partial,
+    out: w.length,
+    outB: O,
+  });
   assertAllClose(gDw, dw, { rtol: RTOL, atol: atolFor(dw), msg: `conv2d_backward_weight ${tag}` });
   assertAllClose(gDb, db, {
     rtol: RTOL,
@@ -94,7 +98,7 @@ async function checkConv(s: Conv2DShape, allocated = s.batch, seed = 1): Promise
     msg: `conv2d_backward_weight (bias) ${tag}`,
   });
   // bias_backward with positions (P > 1): the executor uses it for dense only (P = 1).
-  const [, gDbAlone] = await runKernel(specs.biasBackward(O, OH * OW), N, [dOut, O]);
+  const { db: gDbAlone } = await runKernel(specs.biasBackward(O, OH * OW), N, { dOut, db: O });
   assertAllClose(gDbAlone, db, { rtol: RTOL, atol: atolFor(db), msg: `bias_backward ${tag}` });
   if (allocated > N) {
     // Rows past `count` are never written (they keep the NaN fill).
@@ -128,21 +132,30 @@ async function checkDense(s: DenseShape, allocated = s.batch, seed = 1): Promise
   denseBackward(dx, dw, db, dOuts, xs, w, s);
 
   const tag = `N${N}/${allocated} I${I} J${J}`;
-  const [, , , gOut] = await runKernel(specs.denseForward(I, J), N, [x, w, b, allocated * J]);
+  const { out: gOut } = await runKernel(specs.denseForward(I, J), N, {
+    x,
+    w,
+    b,
+    out: allocated * J,
+  });
   assertAllClose(gOut.subarray(0, out.length), out, {
     rtol: RTOL,
     atol: atolFor(out),
     msg: `dense_forward ${tag}`,
   });
-  const [, , gDx] = await runKernel(specs.denseBackwardInput(I, J), N, [dOut, w, allocated * I]);
+  const { dx: gDx } = await runKernel(specs.denseBackwardInput(I, J), N, {
+    dOut,
+    w,
+    dx: allocated * I,
+  });
   assertAllClose(gDx.subarray(0, dx.length), dx, {
     rtol: RTOL,
     atol: atolFor(dx),
     msg: `dense_backward_input ${tag}`,
   });
-  const [, , gDw] = await runKernel(specs.denseBackwardWeight(I, J), N, [x, dOut, I * J]);
+  const { dw: gDw } = await runKernel(specs.denseBackwardWeight(I, J), N, { x, dOut, dw: I * J });
   assertAllClose(gDw, dw, { rtol: RTOL, atol: atolFor(dw), msg: `dense_backward_weight ${tag}` });
-  const [, gDb] = await runKernel(specs.biasBackward(J, 1), N, [dOut, J]);
+  const { db: gDb } = await runKernel(specs.biasBackward(J, 1), N, { dOut, db: J });
   assertAllClose(gDb, db, { rtol: RTOL, atol: atolFor(db), msg: `bias_backward ${tag}` });
 }
 
@@ -171,17 +184,20 @@ async function checkPool(s: MaxPool2DShape, allocated = s.batch, ties = false): 
 
   const d = { C, H, W, PH, PW, ignoreBorder: s.ignoreBorder };
   const tag = `N${N}/${allocated} C${C} ${H}x${W} pool ${PH}x${PW} ignoreBorder=${s.ignoreBorder}`;
-  const [, gOut] = await runKernel(specs.maxPool2dForward(d), N, [x, allocated * C * OH * OW]);
+  const { out: gOut } = await runKernel(specs.maxPool2dForward(d), N, {
+    inp: x,
+    out: allocated * C * OH * OW,
+  });
   assertAllClose(gOut.subarray(0, out.length), out, {
     rtol: 0,
     atol: 0,
     msg: `maxpool2d_forward ${tag}`,
   });
-  const [, , gDx] = await runKernel(specs.maxPool2dBackward(d), N, [
+  const { dx: gDx } = await runKernel(specs.maxPool2dBackward(d), N, {
     dOut,
-    x,
-    allocated * C * H * W,
-  ]);
+    inp: x,
+    dx: allocated * C * H * W,
+  });
   assertAllClose(gDx.subarray(0, dx.length), dx, {
     rtol: 0,
     atol: 0,
@@ -220,16 +236,16 @@ async function checkActivation(
   const dx = new Float32Array(n);
   BACKWARD[kind](dx, dOut.subarray(0, n), y);
   const tag = `${kind} N${count}/${allocated} size ${size}`;
-  const [, gy] = await runKernel(specs.activation(kind, "forward", size), count, [
-    x,
-    allocated * size,
-  ]);
+  const { out: gy } = await runKernel(specs.activation(kind, "forward", size), count, {
+    inp: x,
+    out: allocated * size,
+  });
   assertAllClose(gy.subarray(0, n), y, { rtol: 1e-5, atol: 1e-6, msg: `${kind}_forward ${tag}` });
-  const [, , gdx] = await runKernel(specs.activation(kind, "backward", size), count, [
+  const { dx: gdx } = await runKernel(specs.activation(kind, "backward", size), count, {
     dOut,
-    gy,
-    allocated * size,
-  ]);
+    y: gy,
+    dx: allocated * size,
+  });
   assertAllClose(gdx.subarray(0, n), dx, {
     rtol: 1e-5,
     atol: 1e-6,
@@ -264,19 +280,22 @@ async function checkSoftmaxNll(
   const loss = nllLoss(zs, ls, count, classes), errors = errorCount(zs, ls, count, classes);
 
   const tag = `N${count}/${allocated} classes ${classes}`;
-  const [, gp] = await runKernel(specs.softmaxForward(classes), count, [z, allocated * classes]);
+  const { out: gp } = await runKernel(specs.softmaxForward(classes), count, {
+    z,
+    out: allocated * classes,
+  });
   assertAllClose(gp.subarray(0, n), p, { rtol: 1e-5, atol: 1e-7, msg: `softmax_forward ${tag}` });
-  const [, , gdz] = await runKernel(specs.softmaxNllBackward(classes), count, [
+  const { dz: gdz } = await runKernel(specs.softmaxNllBackward(classes), count, {
     z,
     labels,
-    allocated * classes,
-  ]);
+    dz: allocated * classes,
+  });
   assertAllClose(gdz.subarray(0, n), dz, {
     rtol: 1e-5,
     atol: 1e-7,
     msg: `softmax_nll_backward ${tag}`,
   });
-  const [, , result] = await runKernel(specs.nllLoss(classes), count, [z, labels, 2]);
+  const { result } = await runKernel(specs.nllLoss(classes), count, { z, labels, result: 2 });
   assertAllClose([result[0]], [loss], { rtol: 1e-5, atol: 0, msg: `nll_loss mean ${tag}` });
   assertAllClose([result[1]], [errors], { rtol: 0, atol: 0, msg: `nll_loss errors ${tag}` });
 }
@@ -293,7 +312,10 @@ async function checkSgd(size: number, momentum: number, steps: number): Promise<
     if (momentum > 0) sgdMomentumUpdate(p0, g, v0, lr, momentum);
     else sgdUpdate(p0, g, lr);
     const loss = Float32Array.of(2.3, 0), flag = new Float32Array(1);
-    [, p, v] = await runKernel(specs.sgdUpdate(size), 1, [g, p, v, loss, flag], { lr, momentum });
+    ({ p, v } = await runKernel(specs.sgdUpdate(size), 1, { g, p, v, result: loss, flag }, {
+      lr,
+      momentum,
+    }));
   }
   assertAllClose(p, p0, {
     rtol: 1e-6,
@@ -436,10 +458,10 @@ export const KERNEL_CASES: readonly KernelCase[] = [
         const out = await runKernel(
           specs.sgdUpdate(p.length),
           1,
-          [g, p, v, Float32Array.of(loss, 0), new Float32Array(1)],
+          { g, p, v, result: Float32Array.of(loss, 0), flag: new Float32Array(1) },
           { lr: 0.1, momentum },
         );
-        return new Uint32Array(out[4].buffer)[0];
+        return new Uint32Array(out.flag.buffer)[0];
       };
       const finite = new Float32Array(1000).fill(0.5);
       const withNaN = finite.slice(), withInf = finite.slice();

@@ -6,14 +6,11 @@
  * @module
  */
 import { getDevice, upload } from "../src/backends/webgpu/device.ts";
-import {
-  Kernel,
-  type KernelSpec,
-  packParams,
-  PARAMS_SIZE,
-} from "../src/backends/webgpu/kernels.ts";
+import { Kernel, type KernelSpec } from "../src/backends/webgpu/kernels.ts";
+import { packParams, PARAMS_SIZE, type ParamsName } from "../src/backends/webgpu/params.ts";
 import type { RandomState } from "../src/random.ts";
-import { SHADERS } from "../src/backends/webgpu/shaders.ts";
+import { PRELUDE, SHADERS } from "../src/backends/webgpu/shaders.ts";
+import { shaderSource } from "../src/backends/webgpu/device.ts";
 
 async function probe(): Promise<GPUDevice | null> {
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -42,61 +39,63 @@ export function randomArray(rng: RandomState, size: number, lo = -1, hi = 1): Fl
 export type KernelArg = Float32Array | Uint32Array | number;
 
 /**
- * Compiles `spec`, uploads the arguments (bindings 1, 2, ...), dispatches it once for a
- * batch of `count` and reads every argument back.
+ * Compiles `spec`, uploads the arguments (bound by name), dispatches it once for a batch of
+ * `count` and reads every argument back.
  *
  * @param spec The kernel.
  * @param count Batch size written in the uniform block.
- * @param args Bindings 1.. in order: arrays are uploaded, numbers allocate that many
- *   values filled with NaN (so an output the kernel forgets to write fails the test).
+ * @param args Every binding of `spec` but `params`, by name: arrays are uploaded, numbers
+ *   allocate that many values filled with NaN (so an output the kernel forgets to write
+ *   fails the test).
  * @param extra Other fields of the uniform block.
- * @returns Every argument's buffer read back as floats.
+ * @returns Every argument's buffer read back as floats, by name.
  */
 export async function runKernel(
   spec: KernelSpec,
   count: number,
-  args: KernelArg[],
-  extra: { byteOffset?: number; scale?: number; lr?: number; momentum?: number } = {},
-): Promise<Float32Array[]> {
+  args: Record<string, KernelArg>,
+  extra: Partial<Record<ParamsName, number>> = {},
+): Promise<Record<string, Float32Array>> {
   const dev = device!;
   const kernel = await Kernel.create(dev, spec);
   const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
-  const buffers = args.map((a) => {
+  const buffers: Record<string, GPUBuffer> = {};
+  for (const [name, a] of Object.entries(args)) {
     const data = typeof a === "number" ? new Float32Array(a).fill(NaN) : a;
     const buf = dev.createBuffer({ size: Math.max(4, data.byteLength), usage });
     upload(dev, buf, 0, data);
-    return buf;
-  });
+    buffers[name] = buf;
+  }
   const params = dev.createBuffer({
     size: PARAMS_SIZE,
     usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
   });
   dev.queue.writeBuffer(params, 0, packParams({ count, ...extra }));
   dev.pushErrorScope("validation");
-  const dispatch = kernel.bind([params, ...buffers]);
+  const dispatch = kernel.bind({ params, ...buffers });
   const enc = dev.createCommandEncoder();
   const pass = enc.beginComputePass();
   dispatch.record(pass, count);
   pass.end();
-  const reads = buffers.map((b) => {
+  const reads = Object.entries(buffers).map(([name, b]) => {
     const r = dev.createBuffer({
       size: b.size,
       usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
     });
     enc.copyBufferToBuffer(b, 0, r, 0, b.size);
-    return r;
+    return [name, r] as const;
   });
   dev.queue.submit([enc.finish()]);
   const err = await dev.popErrorScope();
   if (err) throw new Error(`${spec.shader}: ${err.message}`);
-  const out: Float32Array[] = [];
-  for (const r of reads) {
+  const out: Record<string, Float32Array> = {};
+  for (const [name, r] of reads) {
     await r.mapAsync(GPUMapMode.READ);
-    out.push(new Float32Array(r.getMappedRange().slice(0)));
+    out[name] = new Float32Array(r.getMappedRange().slice(0));
     r.unmap();
     r.destroy();
   }
-  for (const b of [...buffers, params]) b.destroy();
+  for (const b of [...Object.values(buffers), params]) b.destroy();
   return out;
 }
 
@@ -122,11 +121,14 @@ export function atolFor(expected: ArrayLike<number>, factor = 1e-5): number {
  */
 export async function shaderMessages(dev: GPUDevice = device!): Promise<string[]> {
   const out: string[] = [];
-  for (const [name, code] of Object.entries(SHADERS)) {
+  const skip = PRELUDE.split("\n").length - 1;
+  for (const name of Object.keys(SHADERS) as (keyof typeof SHADERS)[]) {
+    const code = shaderSource(name);
     const module = dev.createShaderModule({ code, label: `${name}.wgsl` });
     for (const m of (await module.getCompilationInfo()).messages) {
       if (m.type === "info") continue;
-      out.push(`shaders/${name}.wgsl:${m.lineNum}:${m.linePos}: ${m.type}: ${m.message.trim()}`);
+      const line = m.lineNum - skip; // lines of the prelude count <= 0
+      out.push(`shaders/${name}.wgsl:${line}:${m.linePos}: ${m.type}: ${m.message.trim()}`);
     }
   }
   return out;

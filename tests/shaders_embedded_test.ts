@@ -1,9 +1,11 @@
 /**
  * The kernels embedded in `src/backends/webgpu/shaders.ts` (so they load with no file-system
- * permission) are exactly the files in `shaders/`: run `deno task embed` after editing one.
+ * permission) are exactly the files in `shaders/`, and the prelude is `struct Params` as
+ * generated from PARAMS_FIELDS plus `shaders/_prelude.wgsl`: run `deno task embed` after
+ * editing one.
  */
-import { SHADERS } from "../src/backends/webgpu/shaders.ts";
-import { readShaders, render } from "../shaders/embed.ts";
+import { PRELUDE, SHADERS } from "../src/backends/webgpu/shaders.ts";
+import { readPrelude, readShaders, render } from "../shaders/embed.ts";
 
 Deno.test("shaders: the embedded copy matches shaders/*.wgsl exactly", async () => {
   const files = await readShaders();
@@ -24,7 +26,10 @@ Deno.test("shaders: the embedded copy matches shaders/*.wgsl exactly", async () 
   const generated = await Deno.readTextFile(
     new URL("../src/backends/webgpu/shaders.ts", import.meta.url),
   );
-  if (generated !== render(files)) {
+  if (PRELUDE !== await readPrelude()) {
+    throw new Error("the embedded PRELUDE is out of date: run `deno task embed`");
+  }
+  if (generated !== render(files, await readPrelude())) {
     throw new Error("src/backends/webgpu/shaders.ts is not what shaders/embed.ts writes");
   }
 });

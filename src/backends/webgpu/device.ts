@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { SHADERS } from "./shaders.ts";
+import { PRELUDE, SHADERS } from "./shaders.ts";
 
 /** Name of a kernel: a file `shaders/<name>.wgsl`. */
 export type ShaderName = keyof typeof SHADERS;
@@ -157,6 +157,8 @@ export async function scoped<T>(device: GPUDevice, what: string, record: () => T
  * @param file The shader's file name, used in messages (e.g. `conv2d_forward.wgsl`).
  * @param code The WGSL source.
  * @param constants Values of the shader's `override` declarations.
+ * @param prelude Source prepended to `code` (the kernels' {@link PRELUDE}); line numbers in
+ *   messages are those of `code`.
  * @returns The pipeline, with layout `"auto"`.
  * @throws {Error} Naming `shaders/<file>` if the shader fails to compile or validate.
  */
@@ -165,9 +167,10 @@ export async function compileKernel(
   file: string,
   code: string,
   constants: Record<string, number> = {},
+  prelude = "",
 ): Promise<GPUComputePipeline> {
   device.pushErrorScope("validation");
-  const module = device.createShaderModule({ code, label: file });
+  const module = device.createShaderModule({ code: prelude + code, label: file });
   const info = await module.getCompilationInfo();
   const errors = info.messages.filter((m) => m.type === "error");
   let pipeline: GPUComputePipeline | null = null;
@@ -185,8 +188,11 @@ export async function compileKernel(
   }
   const scope = await device.popErrorScope();
   if (errors.length) {
+    const skip = prelude.split("\n").length - 1;
     const text = errors.map((m) =>
-      `shaders/${file}:${m.lineNum}:${m.linePos}: ${m.message.trim()}`
+      m.lineNum > skip
+        ? `shaders/${file}:${m.lineNum - skip}:${m.linePos}: ${m.message.trim()}`
+        : `shaders/${file} (prelude line ${m.lineNum}): ${m.message.trim()}`
     );
     throw new Error(`WebGPU: kernel shaders/${file} failed to compile:\n${text.join("\n")}`);
   }
@@ -198,7 +204,18 @@ export async function compileKernel(
 }
 
 /**
- * Compiles one of the embedded kernels.
+ * The source compiled for a kernel: the {@link PRELUDE} (`struct Params`, helpers), then
+ * `shaders/<name>.wgsl`.
+ *
+ * @param name The kernel.
+ * @returns WGSL source.
+ */
+export function shaderSource(name: ShaderName): string {
+  return PRELUDE + SHADERS[name];
+}
+
+/**
+ * Compiles one of the embedded kernels, its prelude prepended.
  *
  * @param device The device.
  * @param name The kernel, `shaders/<name>.wgsl`.
@@ -210,7 +227,7 @@ export function pipelineFor(
   name: ShaderName,
   constants: Record<string, number> = {},
 ): Promise<GPUComputePipeline> {
-  return compileKernel(device, `${name}.wgsl`, SHADERS[name], constants);
+  return compileKernel(device, `${name}.wgsl`, SHADERS[name], constants, PRELUDE);
 }
 
 /**

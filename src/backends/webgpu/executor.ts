@@ -1,10 +1,12 @@
 /**
  * The WebGPU executor: the network run as WGSL compute shaders (`shaders/`). Parameters,
- * activations, gradients, velocities and the batch live in GPU buffers allocated once per
- * model; pipelines and bind groups are created once; a training step (batch load, forward,
- * loss, backward, SGD) is recorded into ONE command encoder and submitted once. Nothing is
- * read back unless asked: the loss with the step's non-finite flag (8 bytes), an evaluation
- * (8 bytes), probabilities, weights.
+ * state (batch norm's running averages), activations, gradients, optimiser moments and the
+ * batch live in GPU buffers allocated once per model; pipelines and bind groups are created
+ * once; a training step (batch load, forward in training mode, loss, backward, SGD or Adam)
+ * is recorded into ONE command encoder and submitted once. What each layer kind runs is in
+ * `./layers.ts` (one table); this file only loops over the plan. Nothing is read back unless
+ * asked: the loss with the step's non-finite flag (8 bytes), an evaluation (8 bytes),
+ * probabilities, weights.
  *
  * @module
  */
@@ -13,22 +15,16 @@ import type {
   DeviceDataset,
   EvalResult,
   Executor,
-  LayerPlan,
   NetworkPlan,
+  ParamSpec,
   StepOptions,
   StepResult,
 } from "../../backend.ts";
 import { sizeOf } from "../host.ts";
 import { checkDevice, getDevice, scoped, upload, watch } from "./device.ts";
-import {
-  convWeightSplits,
-  type Dispatch,
-  Kernel,
-  type KernelSpec,
-  packParams,
-  PARAMS_SIZE,
-  specs,
-} from "./kernels.ts";
+import { type Dispatch, Kernel, specs } from "./kernels.ts";
+import { type Launch, type LayerContext, loweringOf } from "./layers.ts";
+import { packParams, PARAMS_SIZE, type ParamsName } from "./params.ts";
 import { GpuDataset } from "./dataset.ts";
 
 /**
@@ -61,19 +57,28 @@ const READBACK = GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST;
 /** Each parameter tensor starts at a multiple of 256 bytes (the binding-offset alignment). */
 const PARAM_ALIGN = 64;
 
-type Conv = Extract<LayerPlan, { kind: "conv2d" }>;
-type Pool = Extract<LayerPlan, { kind: "maxpool2d" }>;
-
 /** A batch ready to load: its size, and the commands that bring it into acts[0]. */
 interface LoadedBatch {
   count: number;
   record(enc: GPUCommandEncoder, pass: () => GPUComputePassEncoder): void;
 }
 
-/** Where a parameter tensor sits in the packed parameter, gradient and velocity buffers. */
+/** Where a tensor sits in its packed buffer (parameters, gradients, moments; or state). */
 interface ParamSlot {
   offset: number;
   size: number;
+}
+
+/** Packs tensors one after another, each at a multiple of {@link PARAM_ALIGN} values. */
+function packSlots(tensors: ParamSpec[]): { slots: Map<string, ParamSlot>; total: number } {
+  const slots = new Map<string, ParamSlot>();
+  let total = 0;
+  for (const p of tensors) {
+    const size = sizeOf(p.shape);
+    slots.set(p.name, { offset: total, size });
+    total += Math.ceil(size / PARAM_ALIGN) * PARAM_ALIGN;
+  }
+  return { slots, total };
 }
 
 class WebGpuExecutor implements Executor {
@@ -83,8 +88,10 @@ class WebGpuExecutor implements Executor {
   readonly #sample: number;
   readonly #buffers: GPUBuffer[] = [];
   readonly #datasets = new Set<GpuDataset>();
-  readonly #slots = new Map<string, ParamSlot>();
+  readonly #paramSlots: Map<string, ParamSlot>;
+  readonly #stateSlots: Map<string, ParamSlot>;
   readonly #paramCount: number;
+  readonly #stateCount: number;
   #disposed = false;
   /** Serialises the operations that map the read-back buffers. */
   #queue: Promise<unknown> = Promise.resolve();
@@ -98,7 +105,12 @@ class WebGpuExecutor implements Executor {
   readonly #labels: GPUBuffer;
   readonly #weights: GPUBuffer;
   readonly #weightGrads: GPUBuffer;
-  readonly #velocity: GPUBuffer;
+  /** SGD's velocity or Adam's first moment (`<p>.m`). */
+  readonly #moment1: GPUBuffer;
+  /** Adam's second moment (`<p>.v`). */
+  readonly #moment2: GPUBuffer;
+  /** The state tensors (`plan.state`), packed like the parameters; never trained. */
+  readonly #state: GPUBuffer;
   readonly #result: GPUBuffer;
   /** The non-finite flag of shaders/sgd_update.wgsl: bit 1 loss, bit 2 parameters. */
   readonly #flag: GPUBuffer;
@@ -109,24 +121,25 @@ class WebGpuExecutor implements Executor {
 
   // Dispatches, bound once.
   #loadBytes!: Dispatch;
-  #forward: Dispatch[] = [];
+  #forwardTrain: Dispatch[] = [];
+  #forwardEval: Dispatch[] = [];
   #softmax!: Dispatch;
   #loss!: Dispatch;
   #backward: Dispatch[] = [];
   #sgd: Dispatch | null = null;
+  #adam: Dispatch | null = null;
 
   constructor(device: GPUDevice, plan: NetworkPlan) {
     this.#device = device;
     this.#plan = plan;
     this.#sample = sizeOf(plan.inputShape);
     const n = plan.batchSize;
-    let total = 0;
-    for (const p of plan.params) {
-      const size = sizeOf(p.shape);
-      this.#slots.set(p.name, { offset: total, size });
-      total += Math.ceil(size / PARAM_ALIGN) * PARAM_ALIGN;
-    }
+    const params = packSlots(plan.params), state = packSlots(plan.state);
+    const total = params.total;
+    this.#paramSlots = params.slots;
+    this.#stateSlots = state.slots;
     this.#paramCount = total;
+    this.#stateCount = state.total;
     const floats = (what: string, count: number, usage = STORAGE) =>
       this.#buffer(what, Math.max(count, 1) * 4, usage);
     this.#params = floats(
@@ -145,7 +158,9 @@ class WebGpuExecutor implements Executor {
     this.#labels = floats("the labels", n);
     this.#weights = floats("the parameters", total);
     this.#weightGrads = floats("the parameter gradients", total);
-    this.#velocity = floats("the velocities", total);
+    this.#moment1 = floats("the velocities (first moments)", total);
+    this.#moment2 = floats("the second moments", total);
+    this.#state = floats("the state tensors", state.total);
     this.#result = floats("the loss", 2);
     this.#flag = floats("the non-finite flag", 1);
     this.#batchBytes = this.#buffer(
@@ -155,7 +170,11 @@ class WebGpuExecutor implements Executor {
     );
     this.#readResult = floats("the loss read-back", 2, READBACK);
     this.#readProbs = floats("the probabilities read-back", n * plan.classes, READBACK);
-    this.#readWeights = floats("the parameters read-back", total, READBACK);
+    this.#readWeights = floats(
+      "the parameters read-back",
+      Math.max(total, state.total),
+      READBACK,
+    );
   }
 
   #buffer(what: string, size: number, usage: number): GPUBuffer {
@@ -171,145 +190,96 @@ class WebGpuExecutor implements Executor {
     return buf;
   }
 
-  #param(name: string, from = this.#weights): GPUBufferBinding {
-    const s = this.#slots.get(name)!;
-    return { buffer: from, offset: s.offset * 4, size: Math.ceil(s.size / 4) * 16 };
+  /** The range of `buffer` that holds tensor `name` of `slots`. */
+  #slot(slots: Map<string, ParamSlot>, buffer: GPUBuffer, name: string): GPUBufferBinding {
+    const s = slots.get(name);
+    if (!s) throw new Error(`WebGPU: the plan has no tensor "${name}"`);
+    return { buffer, offset: s.offset * 4, size: Math.ceil(s.size / 4) * 16 };
   }
 
   /** Compiles every kernel (identical specs once, in parallel) and binds the buffers. */
   async build(): Promise<void> {
     const plan = this.#plan, L = plan.layers.length;
+    const u = this.#params, acts = this.#acts, grads = this.#grads;
+    const forwardTrain: Launch[] = [], forwardEval: Launch[] = [], backward: Launch[] = [];
+    const contexts = plan.layers.map((layer, index): LayerContext => {
+      const scratch = new Map<string, GPUBuffer>();
+      return {
+        layer,
+        index,
+        plan,
+        params: u,
+        x: acts[index],
+        y: acts[index + 1],
+        dy: grads[index + 1],
+        dx: grads[index],
+        labels: this.#labels,
+        param: (name) => this.#slot(this.#paramSlots, this.#weights, name),
+        grad: (name) => this.#slot(this.#paramSlots, this.#weightGrads, name),
+        state: (name) => this.#slot(this.#stateSlots, this.#state, name),
+        scratch: (what, floats) => {
+          if (!scratch.has(what)) {
+            scratch.set(
+              what,
+              this.#buffer(`${what} of layer "${layer.name}"`, floats * 4, STORAGE),
+            );
+          }
+          return scratch.get(what)!;
+        },
+      };
+    });
+    contexts.forEach((ctx) => {
+      const lower = loweringOf(ctx.layer);
+      forwardTrain.push(...lower.forward(ctx, "train"));
+      forwardEval.push(...lower.forward(ctx, "eval"));
+    });
+    for (let i = L - 1; i >= 0; i--) {
+      backward.push(...loweringOf(plan.layers[i]).backward(contexts[i]));
+    }
+    const logits = acts[L - 1], result = this.#result, labels = this.#labels;
+    const others: Launch[] = [
+      {
+        spec: specs.loadBatch(this.#sample),
+        bindings: { params: u, bytes: this.#batchBytes, x: acts[0] },
+      },
+      {
+        spec: specs.softmaxForward(plan.classes),
+        bindings: { params: u, z: logits, out: acts[L] },
+      },
+      { spec: specs.nllLoss(plan.classes), bindings: { params: u, z: logits, labels, result } },
+    ];
+    if (this.#paramCount > 0) {
+      const g = this.#weightGrads, p = this.#weights, flag = this.#flag;
+      others.push(
+        {
+          spec: specs.sgdUpdate(this.#paramCount),
+          bindings: { params: u, g, p, v: this.#moment1, result, flag },
+        },
+        {
+          spec: specs.adamUpdate(this.#paramCount),
+          bindings: { params: u, g, p, m: this.#moment1, v: this.#moment2, result, flag },
+        },
+      );
+    }
+    const all = [...forwardTrain, ...forwardEval, ...backward, ...others];
     const cache = new Map<string, Promise<Kernel>>();
-    const kernel = (spec: KernelSpec) => {
+    const kernels = await Promise.all(all.map(({ spec }) => {
       const key = spec.shader + JSON.stringify(spec.constants);
       if (!cache.has(key)) cache.set(key, Kernel.create(this.#device, spec));
       return cache.get(key)!;
-    };
-    // Declare every dispatch as [spec, bindings] first, then compile all at once.
-    type Plan = [KernelSpec, GPUBufferBinding[] | GPUBuffer[] | (GPUBuffer | GPUBufferBinding)[]];
-    const u = this.#params, acts = this.#acts, grads = this.#grads;
-    const forward: Plan[] = [], backward: Plan[] = [];
-    plan.layers.forEach((layer, i) => {
-      const x = acts[i], y = acts[i + 1];
-      switch (layer.kind) {
-        case "conv2d":
-          forward.push([
-            specs.conv2dForward(convDims(layer)),
-            [u, x, this.#param(layer.weight.name), this.#param(layer.bias.name), y],
-          ]);
-          break;
-        case "maxpool2d":
-          forward.push([specs.maxPool2dForward(poolDims(layer)), [u, x, y]]);
-          break;
-        case "dense":
-          forward.push([
-            specs.denseForward(layer.inFeatures, layer.outFeatures),
-            [u, x, this.#param(layer.weight.name), this.#param(layer.bias.name), y],
-          ]);
-          break;
-        case "tanh":
-        case "sigmoid":
-          forward.push([specs.activation(layer.kind, "forward", sizeOf(layer.outShape)), [
-            u,
-            x,
-            y,
-          ]]);
-          break;
-        case "softmax":
-          break; // the probabilities are only computed by predict
-      }
-    });
-    for (let i = L - 1; i >= 0; i--) {
-      const layer = plan.layers[i];
-      const x = acts[i], y = acts[i + 1], dy = grads[i + 1]!, dx = grads[i];
-      switch (layer.kind) {
-        case "softmax":
-          if (dx) backward.push([specs.softmaxNllBackward(plan.classes), [u, x, this.#labels, dx]]);
-          break;
-        case "conv2d": {
-          const d = convDims(layer);
-          const g = (name: string) => this.#param(name, this.#weightGrads);
-          const S = convWeightSplits(d), K = this.#slots.get(layer.weight.name)!.size;
-          const partial = this.#buffer(
-            `the dw and db slices of layer "${layer.name}"`,
-            S * (K + d.O) * 4,
-            STORAGE,
-          );
-          backward.push([specs.conv2dBackwardWeight(d), [u, dy, x, partial]]);
-          backward.push([specs.splitSum(S, K, d.O), [
-            u,
-            partial,
-            g(layer.weight.name),
-            g(layer.bias.name),
-          ]]);
-          if (dx) {
-            backward.push([specs.conv2dBackwardInput(d), [
-              u,
-              dy,
-              this.#param(layer.weight.name),
-              dx,
-            ]]);
-          }
-          break;
-        }
-        case "maxpool2d":
-          if (dx) backward.push([specs.maxPool2dBackward(poolDims(layer)), [u, dy, x, dx]]);
-          break;
-        case "dense": {
-          const { inFeatures: I, outFeatures: J } = layer;
-          const g = (name: string) => this.#param(name, this.#weightGrads);
-          backward.push([specs.biasBackward(J, 1), [u, dy, g(layer.bias.name)]]);
-          backward.push([specs.denseBackwardWeight(I, J), [u, x, dy, g(layer.weight.name)]]);
-          if (dx) {
-            backward.push([specs.denseBackwardInput(I, J), [
-              u,
-              dy,
-              this.#param(layer.weight.name),
-              dx,
-            ]]);
-          }
-          break;
-        }
-        case "tanh":
-        case "sigmoid":
-          if (dx) {
-            backward.push([specs.activation(layer.kind, "backward", sizeOf(layer.outShape)), [
-              u,
-              dy,
-              y,
-              dx,
-            ]]);
-          }
-          break;
-      }
-    }
-    const logits = acts[L - 1];
-    const others: Plan[] = [
-      [specs.loadBatch(this.#sample), [u, this.#batchBytes, acts[0]]],
-      [specs.softmaxForward(plan.classes), [u, logits, acts[L]]],
-      [specs.nllLoss(plan.classes), [u, logits, this.#labels, this.#result]],
-    ];
-    if (this.#paramCount > 0) {
-      others.push([specs.sgdUpdate(this.#paramCount), [
-        u,
-        this.#weightGrads,
-        this.#weights,
-        this.#velocity,
-        this.#result,
-        this.#flag,
-      ]]);
-    }
-    const all = [...forward, ...backward, ...others];
-    const kernels = await Promise.all(all.map(([spec]) => kernel(spec)));
+    }));
     const dispatches = await scoped(
       this.#device,
       "binding the kernels",
-      () => all.map(([, bindings], k) => kernels[k].bind(bindings)),
+      () => all.map(({ bindings }, k) => kernels[k].bind(bindings)),
     );
-    this.#forward = dispatches.slice(0, forward.length);
-    this.#backward = dispatches.slice(forward.length, forward.length + backward.length);
-    [this.#loadBytes, this.#softmax, this.#loss, this.#sgd = null] = dispatches.slice(
-      all.length - others.length,
+    let at = 0;
+    const take = (n: number) => dispatches.slice(at, at += n);
+    this.#forwardTrain = take(forwardTrain.length);
+    this.#forwardEval = take(forwardEval.length);
+    this.#backward = take(backward.length);
+    [this.#loadBytes, this.#softmax, this.#loss, this.#sgd = null, this.#adam = null] = take(
+      others.length,
     );
   }
 
@@ -325,43 +295,74 @@ class WebGpuExecutor implements Executor {
     return run;
   }
 
-  #upload(what: string, into: GPUBuffer, values: Map<string, Float32Array>): Promise<void> {
+  /**
+   * Writes tensors into packed buffers: for each `[slots, buffer, suffix]`, the value named
+   * `<tensor><suffix>` goes to the tensor's slot.
+   */
+  #upload(
+    what: string,
+    targets: [Map<string, ParamSlot>, GPUBuffer, string][],
+    values: Map<string, Float32Array>,
+  ): Promise<void> {
     return this.#exclusive(async () => {
       this.#check(what);
       await scoped(this.#device, what, () => {
-        for (const [name, slot] of this.#slots) {
-          upload(this.#device, into, slot.offset * 4, values.get(name)!);
+        for (const [slots, into, suffix] of targets) {
+          for (const [name, slot] of slots) {
+            upload(this.#device, into, slot.offset * 4, values.get(name + suffix)!);
+          }
         }
       });
     });
   }
 
-  #download(what: string, from: GPUBuffer): Promise<Map<string, Float32Array>> {
+  /** Reads packed buffers back, one after the other (the inverse of {@link #upload}). */
+  #download(
+    what: string,
+    sources: [Map<string, ParamSlot>, GPUBuffer, string, number][],
+  ): Promise<Map<string, Float32Array>> {
     return this.#exclusive(async () => {
       this.#check(what);
-      const all = await this.#read(this.#readWeights, this.#paramCount * 4, what, (enc) => {
-        enc.copyBufferToBuffer(from, 0, this.#readWeights, 0, this.#paramCount * 4);
-      });
       const out = new Map<string, Float32Array>();
-      for (const [name, s] of this.#slots) out.set(name, all.slice(s.offset, s.offset + s.size));
+      for (const [slots, from, suffix, count] of sources) {
+        if (slots.size === 0) continue;
+        const all = await this.#read(this.#readWeights, count * 4, what, (enc) => {
+          enc.copyBufferToBuffer(from, 0, this.#readWeights, 0, count * 4);
+        });
+        for (const [name, s] of slots) {
+          out.set(name + suffix, all.slice(s.offset, s.offset + s.size));
+        }
+      }
       return out;
     });
   }
 
   setParams(values: Map<string, Float32Array>): Promise<void> {
-    return this.#upload("setParams", this.#weights, values);
+    return this.#upload("setParams", [
+      [this.#paramSlots, this.#weights, ""],
+      [this.#stateSlots, this.#state, ""],
+    ], values);
   }
 
   getParams(): Promise<Map<string, Float32Array>> {
-    return this.#download("getParams", this.#weights);
+    return this.#download("getParams", [
+      [this.#paramSlots, this.#weights, "", this.#paramCount],
+      [this.#stateSlots, this.#state, "", this.#stateCount],
+    ]);
   }
 
   setOptimizerState(values: Map<string, Float32Array>): Promise<void> {
-    return this.#upload("setOptimizerState", this.#velocity, values);
+    return this.#upload("setOptimizerState", [
+      [this.#paramSlots, this.#moment1, ".m"],
+      [this.#paramSlots, this.#moment2, ".v"],
+    ], values);
   }
 
   getOptimizerState(): Promise<Map<string, Float32Array>> {
-    return this.#download("getOptimizerState", this.#velocity);
+    return this.#download("getOptimizerState", [
+      [this.#paramSlots, this.#moment1, ".m", this.#paramCount],
+      [this.#paramSlots, this.#moment2, ".v", this.#paramCount],
+    ]);
   }
 
   createDataset(
@@ -390,7 +391,7 @@ class WebGpuExecutor implements Executor {
   #load(
     batch: BatchSource,
     needLabels: boolean,
-    step: { lr?: number; momentum?: number },
+    step: Partial<Record<ParamsName, number>>,
   ): LoadedBatch {
     const count = batch.count, S = this.#sample;
     const device = this.#device;
@@ -480,16 +481,14 @@ class WebGpuExecutor implements Executor {
   trainStep(batch: BatchSource, options: StepOptions): Promise<StepResult> {
     return this.#exclusive(async () => {
       this.#check("trainStep");
-      const load = this.#load(batch, true, {
-        lr: options.optimizer.learningRate,
-        momentum: options.optimizer.kind === "sgd" ? options.optimizer.momentum : 0,
-      });
+      const load = this.#load(batch, true, stepParams(options));
       const n = load.count;
+      const update = options.optimizer.kind === "adam" ? this.#adam : this.#sgd;
       await this.#submit("trainStep", load, (pass) => {
-        for (const d of this.#forward) d.record(pass, n);
+        for (const d of this.#forwardTrain) d.record(pass, n);
         this.#loss.record(pass, n);
         for (const d of this.#backward) d.record(pass, n);
-        this.#sgd?.record(pass, n);
+        update?.record(pass, n);
       }, (enc) => {
         // The loss and the flag come back together; the flag then restarts at 0. Without a
         // read the flag stays set on the device for the next step that reads.
@@ -510,7 +509,7 @@ class WebGpuExecutor implements Executor {
       this.#check("evaluate");
       const load = this.#load(batch, true, {});
       await this.#submit("evaluate", load, (pass) => {
-        for (const d of this.#forward) d.record(pass, load.count);
+        for (const d of this.#forwardEval) d.record(pass, load.count);
         this.#loss.record(pass, load.count);
       }, (enc) => enc.copyBufferToBuffer(this.#result, 0, this.#readResult, 0, 8));
       const [loss, errors] = await this.#map(this.#readResult, 8, "evaluate");
@@ -525,7 +524,7 @@ class WebGpuExecutor implements Executor {
       const bytes = load.count * this.#plan.classes * 4;
       const probs = this.#acts[this.#plan.layers.length];
       await this.#submit("predict", load, (pass) => {
-        for (const d of this.#forward) d.record(pass, load.count);
+        for (const d of this.#forwardEval) d.record(pass, load.count);
         this.#softmax.record(pass, load.count);
       }, (enc) => enc.copyBufferToBuffer(probs, 0, this.#readProbs, 0, bytes));
       return await this.#map(this.#readProbs, bytes, "predict");
@@ -541,12 +540,22 @@ class WebGpuExecutor implements Executor {
   }
 }
 
-function convDims(layer: Conv) {
-  const [C, H, W] = layer.inShape;
-  return { C, H, W, O: layer.outShape[0], KH: layer.kernelH, KW: layer.kernelW };
-}
-
-function poolDims(layer: Pool) {
-  const [C, H, W] = layer.inShape;
-  return { C, H, W, PH: layer.poolH, PW: layer.poolW, ignoreBorder: layer.ignoreBorder };
+/**
+ * The uniform block's fields of a training step: the optimiser's hyper-parameters (Adam's
+ * bias corrections computed here in doubles), the seed and step of the dropout masks.
+ */
+function stepParams(options: StepOptions): Partial<Record<ParamsName, number>> {
+  const o = options.optimizer, common = { seed: options.seed, step: options.step };
+  if (o.kind === "sgd") return { ...common, lr: o.learningRate, momentum: o.momentum };
+  return {
+    ...common,
+    lr: o.learningRate,
+    beta1: o.beta1,
+    beta2: o.beta2,
+    epsilon: o.epsilon,
+    weightDecay: o.weightDecay,
+    decoupled: o.decoupled ? 1 : 0,
+    c1: 1 / (1 - o.beta1 ** options.step),
+    c2: 1 / (1 - o.beta2 ** options.step),
+  };
 }

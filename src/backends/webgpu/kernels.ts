@@ -3,38 +3,30 @@
  * override constants (the shapes) and how many workgroups a batch of `count` needs; and
  * {@link Kernel}, a compiled pipeline that binds buffers once and records dispatches.
  *
- * Dimension letters as in `src/backend.ts`; every kernel's binding 0 is the step's
- * uniform {@link PARAMS_SIZE}-byte block (count, byte offset, scale, lr, momentum).
+ * Dimension letters as in `src/backend.ts`. Every kernel's binding 0 is `params`, the step's
+ * uniform block (`./params.ts`); its other bindings are named in its spec, in binding order,
+ * with the names of the shader's `var`s, and bound by name.
  *
  * @module
  */
+import type { Conv2DPlan, Pool2DPlan } from "../../backend.ts";
+import { dropoutScale, dropoutThreshold } from "../../../cpu/dropout.ts";
 import { pipelineFor, type ShaderName } from "./device.ts";
+import { SHADERS } from "./shaders.ts";
+import { conv2dOutputSize } from "../../../cpu/conv2d.ts";
+import { poolOutputSize } from "../../../cpu/maxpool2d.ts";
 
-/** Bytes of the uniform block every kernel reads at binding 0. */
-export const PARAMS_SIZE = 32;
+export { packParams, PARAMS_SIZE } from "./params.ts";
 
-/**
- * Packs the uniform block: `count` (u32), `byteOffset` (u32), `scale`, `lr`, `momentum` (f32).
- *
- * @returns The 32 bytes to write.
- */
-export function packParams(
-  p: { count: number; byteOffset?: number; scale?: number; lr?: number; momentum?: number },
-): ArrayBuffer {
-  const buf = new ArrayBuffer(PARAMS_SIZE);
-  const u = new Uint32Array(buf), f = new Float32Array(buf);
-  u[0] = p.count;
-  u[1] = p.byteOffset ?? 0;
-  f[2] = p.scale ?? 1;
-  f[3] = p.lr ?? 0;
-  f[4] = p.momentum ?? 0;
-  return buf;
-}
-
-/** What an op needs to run: its shader, shapes as override constants, and its grid. */
+/** What an op needs to run: its shader, shapes as override constants, bindings, grid. */
 export interface KernelSpec {
   shader: ShaderName;
   constants: Record<string, number>;
+  /**
+   * The shader's bindings by name, in binding order: `"params"` (binding 0, the uniform
+   * block), then its buffers, named as its `var`s (checked when the kernel is compiled).
+   */
+  bindings: readonly string[];
   /**
    * Workgroups for a batch of `count`: `[linear, y]`, the linear count folded into x and z
    * (the kernel computes `wid.z * nwg.x + wid.x`), or `[x, y, z]` used as they are.
@@ -49,7 +41,10 @@ const perElement = (perSample: number) => (count: number): [number, number] => [
   1,
 ];
 
-/** Shape of a convolution (as `cpu/conv2d.ts`, without the batch). */
+/**
+ * Shape of a convolution (as `cpu/conv2d.ts`, without the batch): stride `SH x SW`
+ * (default 1), zero padding `PT, PL, PB, PR` above, left, below, right (default 0).
+ */
 export interface ConvDims {
   C: number;
   H: number;
@@ -57,10 +52,72 @@ export interface ConvDims {
   O: number;
   KH: number;
   KW: number;
+  SH?: number;
+  SW?: number;
+  PT?: number;
+  PL?: number;
+  PB?: number;
+  PR?: number;
+}
+
+/** The output size `OH x OW` (cpu/conv2d.ts's formula) and the stride and padding filled in. */
+function convShape(d: ConvDims) {
+  const SH = d.SH ?? 1, SW = d.SW ?? 1;
+  const PT = d.PT ?? 0, PL = d.PL ?? 0, PB = d.PB ?? 0, PR = d.PR ?? 0;
+  const { outH: OH, outW: OW } = conv2dOutputSize({
+    batch: 1,
+    inChannels: d.C,
+    height: d.H,
+    width: d.W,
+    outChannels: d.O,
+    kernelH: d.KH,
+    kernelW: d.KW,
+    strideH: SH,
+    strideW: SW,
+    padTop: PT,
+    padLeft: PL,
+    padBottom: PB,
+    padRight: PR,
+  });
+  return { SH, SW, PT, PL, OH, OW, OH1: d.H + PT + PB - d.KH + 1, OW1: d.W + PL + PR - d.KW + 1 };
+}
+
+const convBase = (d: ConvDims) => ({ C: d.C, H: d.H, W: d.W, O: d.O, KH: d.KH, KW: d.KW });
+
+/** Constants of conv2d_forward.wgsl. */
+/**
+ * The dims of a convolution layer.
+ *
+ * @param layer The layer's plan.
+ * @returns Its shape without the batch.
+ */
+export function convDims(layer: Conv2DPlan): ConvDims {
+  const [C, H, W] = layer.inShape;
+  return { C, H, W, O: layer.outShape[0], KH: layer.kernelH, KW: layer.kernelW };
 }
 
 function convConstants(d: ConvDims) {
-  return { ...d, OH: d.H - d.KH + 1, OW: d.W - d.KW + 1 };
+  const { SH, SW, PT, PL, OH, OW } = convShape(d);
+  return { ...convBase(d), OH, OW, SH, SW, PT, PL };
+}
+
+/**
+ * Constants of the backward kernels, which run the stride-1 convolution with the same
+ * padding (output `OH1 x OW1`); a strided one's dOut is first dilated onto that grid
+ * ({@link convDilation}).
+ */
+function convBackwardConstants(d: ConvDims) {
+  const { PT, PL, OH1, OW1 } = convShape(d);
+  return { ...convBase(d), OH: OH1, OW: OW1, PT, PL };
+}
+
+/**
+ * Whether a convolution's backward pass needs conv2d_dilate.wgsl (stride > 1), and the size of
+ * the dilated gradient it writes: `[N, O, OH1, OW1]`, the stride-1 output with the same padding.
+ */
+export function convDilation(d: ConvDims): { dilate: boolean; OH1: number; OW1: number } {
+  const { SH, SW, OH1, OW1 } = convShape(d);
+  return { dilate: SH > 1 || SW > 1, OH1, OW1 };
 }
 
 /**
@@ -80,26 +137,45 @@ export function convWeightSplits(d: ConvDims): number {
   return convWeightLayout(d).S;
 }
 
-/** Shape of a max pooling (as `cpu/maxpool2d.ts`, without the batch). */
+/**
+ * Shape of a max or average pooling (as `cpu/maxpool2d.ts`, without the batch): window
+ * `PH x PW`, stride `SH x SW` (default the window). A global average pooling is the window
+ * `H x W`.
+ */
 export interface PoolDims {
   C: number;
   H: number;
   W: number;
   PH: number;
   PW: number;
+  SH?: number;
+  SW?: number;
   ignoreBorder: boolean;
 }
 
+/**
+ * The dims of a pooling layer.
+ *
+ * @param layer The layer's plan.
+ * @returns Its shape without the batch.
+ */
+export function poolDims(layer: Pool2DPlan): PoolDims {
+  const [C, H, W] = layer.inShape;
+  return { C, H, W, PH: layer.poolH, PW: layer.poolW, ignoreBorder: layer.ignoreBorder };
+}
+
 function poolConstants(d: PoolDims) {
-  const round = d.ignoreBorder ? Math.floor : Math.ceil;
+  const SH = d.SH ?? d.PH, SW = d.SW ?? d.PW;
   return {
     C: d.C,
     H: d.H,
     W: d.W,
     PH: d.PH,
     PW: d.PW,
-    OH: round(d.H / d.PH),
-    OW: round(d.W / d.PW),
+    SH,
+    SW,
+    OH: poolOutputSize(d.H, d.PH, SH, d.ignoreBorder),
+    OW: poolOutputSize(d.W, d.PW, SW, d.ignoreBorder),
   };
 }
 
@@ -107,6 +183,7 @@ function poolConstants(d: PoolDims) {
 export const specs = {
   loadBatch: (sample: number): KernelSpec => ({
     shader: "load_batch",
+    bindings: ["params", "bytes", "x"],
     constants: { SAMPLE: sample },
     groups: perElement(sample),
   }),
@@ -114,92 +191,236 @@ export const specs = {
     const c = convConstants(d);
     // 64 images per workgroup; y: 8-channel blocks x rows x 8-column blocks.
     const y = ceilDiv(d.O, 8) * c.OH * ceilDiv(c.OW, 8);
-    return { shader: "conv2d_forward", constants: c, groups: (n) => [ceilDiv(n, 64), y] };
+    return {
+      shader: "conv2d_forward",
+      constants: c,
+      bindings: ["params", "inp", "w", "b", "out"],
+      groups: (n) => [ceilDiv(n, 64), y],
+    };
   },
+  /** A strided convolution's dOut spread onto the stride-1 grid (see {@link convDilation}). */
+  conv2dDilate: (d: ConvDims): KernelSpec => {
+    const { SH, SW, OH, OW, OH1, OW1 } = convShape(d);
+    return {
+      shader: "conv2d_dilate",
+      bindings: ["params", "dOut", "d1"],
+      constants: { O: d.O, SH, SW, OH, OW, OH1, OW1 },
+      groups: perElement(d.O * OH1 * OW1),
+    };
+  },
+  /** dx of the stride-1 convolution (a strided one's dOut dilated first). */
   conv2dBackwardInput: (d: ConvDims): KernelSpec => {
     // 64 images per workgroup; y: 4-channel blocks x rows x 12-column blocks.
     const y = ceilDiv(d.C, 4) * d.H * ceilDiv(d.W, 12);
     return {
       shader: "conv2d_backward_input",
-      constants: convConstants(d),
+      bindings: ["params", "dOut", "w", "dx"],
+      constants: convBackwardConstants(d),
       groups: (n) => [ceilDiv(n, 64), y],
     };
   },
-  /** First pass of dw and db: partial sums over `convWeightSplits(d)` batch slices. */
+  /**
+   * First pass of dw and db: partial sums over `convWeightSplits(d)` batch slices (stride 1;
+   * a strided convolution's dOut dilated first).
+   */
   conv2dBackwardWeight: (d: ConvDims): KernelSpec => {
     const { S, WG, lanes } = convWeightLayout(d);
     return {
       shader: "conv2d_backward_weight",
-      constants: { ...convConstants(d), S, WG },
+      bindings: ["params", "dOut", "inp", "partial"],
+      constants: { ...convBackwardConstants(d), S, WG },
       groups: () => [ceilDiv(lanes, WG), ceilDiv(d.O, 10), S],
     };
   },
   /** out[k] (k < K), then outB[k - K] (k < K + B) = sum of the S partial sums partial[s, k]. */
   splitSum: (S: number, K: number, B: number): KernelSpec => ({
     shader: "split_sum",
+    bindings: ["params", "partial", "out", "outB"],
     constants: { S, K, B },
     groups: () => [ceilDiv(K + B, 64), 1],
   }),
   /** db[k] = sum over batch and the P positions of channel k (dense; conv's is in its dw). */
   biasBackward: (K: number, P: number): KernelSpec => ({
     shader: "bias_backward",
+    bindings: ["params", "dOut", "db"],
     constants: { K, P },
     groups: () => [K, 1],
   }),
   maxPool2dForward: (d: PoolDims): KernelSpec => {
     const c = poolConstants(d);
-    return { shader: "maxpool2d_forward", constants: c, groups: perElement(d.C * c.OH * c.OW) };
+    return {
+      shader: "maxpool2d_forward",
+      constants: c,
+      bindings: ["params", "inp", "out"],
+      groups: perElement(d.C * c.OH * c.OW),
+    };
   },
+  /**
+   * Windows apart (stride >= window): one invocation per window, writing the inputs it owns;
+   * overlapping (or no) windows: one per input, gathering (the shader makes the same choice).
+   */
   maxPool2dBackward: (d: PoolDims): KernelSpec => {
     const c = poolConstants(d);
-    return { shader: "maxpool2d_backward", constants: c, groups: perElement(d.C * c.OH * c.OW) };
+    const apart = c.SH >= c.PH && c.SW >= c.PW && c.OH > 0 && c.OW > 0;
+    return {
+      shader: "maxpool2d_backward",
+      constants: c,
+      bindings: ["params", "dOut", "inp", "dx"],
+      groups: perElement(apart ? d.C * c.OH * c.OW : d.C * d.H * d.W),
+    };
   },
+  avgPool2dForward: (d: PoolDims): KernelSpec => {
+    const c = poolConstants(d);
+    return {
+      shader: "avgpool2d_forward",
+      constants: c,
+      bindings: ["params", "inp", "out"],
+      groups: perElement(d.C * c.OH * c.OW),
+    };
+  },
+  /** One invocation per input, gathering from the windows that contain it. */
+  avgPool2dBackward: (d: PoolDims): KernelSpec => ({
+    shader: "avgpool2d_backward",
+    constants: poolConstants(d),
+    bindings: ["params", "dOut", "dx"],
+    groups: perElement(d.C * d.H * d.W),
+  }),
   // The dense kernels compute 8 x 8 tiles: 64 column blocks of 8 per workgroup, y over rows.
   denseForward: (I: number, J: number): KernelSpec => ({
     shader: "dense_forward",
+    bindings: ["params", "x", "w", "b", "out"],
     constants: { I, J },
     groups: (n) => [ceilDiv(ceilDiv(J, 8), 64), ceilDiv(n, 8)],
   }),
   denseBackwardInput: (I: number, J: number): KernelSpec => ({
     shader: "dense_backward_input",
+    bindings: ["params", "dOut", "w", "dx"],
     constants: { I, J },
     groups: (n) => [ceilDiv(ceilDiv(I, 8), 64), ceilDiv(n, 8)],
   }),
   denseBackwardWeight: (I: number, J: number): KernelSpec => ({
     shader: "dense_backward_weight",
+    bindings: ["params", "x", "dOut", "dw"],
     constants: { I, J },
     groups: () => [ceilDiv(ceilDiv(J, 8), 64), ceilDiv(I, 8)],
   }),
   activation: (
-    kind: "tanh" | "sigmoid",
+    kind: "tanh" | "sigmoid" | "relu",
     direction: "forward" | "backward",
     size: number,
   ): KernelSpec => ({
     shader: `${kind}_${direction}`,
+    bindings: direction === "forward" ? ["params", "inp", "out"] : ["params", "dOut", "y", "dx"],
     constants: { SIZE: size },
     groups: perElement(size),
   }),
+  /**
+   * Inverted dropout of `size` values per sample: `mode` "train" draws the mask of layer
+   * `layer` from (params.seed, params.step); "eval" is the identity (threshold 0, scale 1).
+   */
+  dropout: (
+    direction: "forward" | "backward",
+    size: number,
+    rate: number,
+    layer: number,
+    mode: "train" | "eval" = "train",
+  ): KernelSpec => ({
+    shader: `dropout_${direction}`,
+    constants: {
+      SIZE: size,
+      LAYER: layer,
+      THRESHOLD: mode === "train" ? dropoutThreshold(rate) : 0,
+      SCALE: mode === "train" ? dropoutScale(rate) : 1,
+    },
+    bindings: direction === "forward" ? ["params", "inp", "out"] : ["params", "dOut", "dx"],
+    groups: perElement(size),
+  }),
+  /** Batch statistics, running-average update, normalisation: one workgroup per channel. */
+  batchNormForwardTrain: (C: number, P: number, epsilon: number, momentum: number): KernelSpec => ({
+    shader: "batchnorm_forward_train",
+    constants: { C, P, EPSILON: epsilon, MOMENTUM: momentum },
+    bindings: [
+      "params",
+      "x",
+      "gamma",
+      "beta",
+      "runMean",
+      "runVar",
+      "saveMean",
+      "saveInvStd",
+      "y",
+    ],
+    groups: () => [C, 1],
+  }),
+  batchNormForwardEval: (C: number, P: number, epsilon: number): KernelSpec => ({
+    shader: "batchnorm_forward_eval",
+    constants: { C, P, EPSILON: epsilon },
+    bindings: ["params", "x", "gamma", "beta", "runMean", "runVar", "y"],
+    groups: perElement(C * P),
+  }),
+  /** dγ, dβ and dx of training-mode batch norm: one workgroup per channel. */
+  batchNormBackward: (C: number, P: number): KernelSpec => ({
+    shader: "batchnorm_backward",
+    constants: { C, P },
+    bindings: [
+      "params",
+      "dOut",
+      "x",
+      "gamma",
+      "saveMean",
+      "saveInvStd",
+      "dGamma",
+      "dBeta",
+      "dx",
+    ],
+    groups: () => [C, 1],
+  }),
   softmaxForward: (classes: number): KernelSpec => ({
     shader: "softmax_forward",
+    bindings: ["params", "z", "out"],
     constants: { CLASSES: classes },
     groups: perElement(1),
   }),
   softmaxNllBackward: (classes: number): KernelSpec => ({
     shader: "softmax_nll_backward",
+    bindings: ["params", "z", "labels", "dz"],
     constants: { CLASSES: classes },
     groups: perElement(1),
   }),
   nllLoss: (classes: number): KernelSpec => ({
     shader: "nll_loss",
+    bindings: ["params", "z", "labels", "result"],
     constants: { CLASSES: classes },
     groups: () => [1, 1],
   }),
   sgdUpdate: (size: number): KernelSpec => ({
     shader: "sgd_update",
+    bindings: ["params", "g", "p", "v", "result", "flag"],
     constants: {},
     groups: () => [ceilDiv(size, 64), 1],
   }),
+  adamUpdate: (size: number): KernelSpec => ({
+    shader: "adam_update",
+    constants: {},
+    bindings: ["params", "g", "p", "m", "v", "result", "flag"],
+    groups: () => [ceilDiv(size, 64), 1],
+  }),
 };
+
+/**
+ * The names of a shader's bindings in binding order, read from its
+ * `@group(0) @binding(i) var<...> name` declarations.
+ *
+ * @param shader The kernel.
+ * @returns The names, index = binding.
+ */
+export function shaderBindings(shader: ShaderName): string[] {
+  const names: string[] = [];
+  for (const m of SHADERS[shader].matchAll(/@binding\((\d+)\)\s*var(?:<[^>]*>)?\s+(\w+)/g)) {
+    names[Number(m[1])] = m[2];
+  }
+  return names;
+}
 
 /** A buffer, or a byte range of one, bound to a kernel. */
 export type Binding = GPUBuffer | GPUBufferBinding;
@@ -224,20 +445,37 @@ export class Kernel {
    * @returns The compiled kernel.
    */
   static async create(device: GPUDevice, spec: KernelSpec): Promise<Kernel> {
+    const declared = shaderBindings(spec.shader);
+    if (declared.join() !== spec.bindings.join()) {
+      throw new Error(
+        `WebGPU: the spec of shaders/${spec.shader}.wgsl names bindings [${spec.bindings}], ` +
+          `the shader declares [${declared}]`,
+      );
+    }
     return new Kernel(device, spec, await pipelineFor(device, spec.shader, spec.constants));
   }
 
   /**
    * Creates the bind group once; the returned dispatch is recorded every step.
    *
-   * @param bindings Buffers in binding order (binding 0: the uniform block).
+   * @param bindings A buffer (or a range of one) for every name of `spec.bindings`.
    * @returns A dispatch to record.
+   * @throws {Error} If a name is missing or unknown.
    */
-  bind(bindings: Binding[]): Dispatch {
-    const entries = bindings.map((b, binding) => ({
-      binding,
-      resource: b instanceof GPUBuffer ? { buffer: b } : b,
-    }));
+  bind(bindings: Record<string, Binding>): Dispatch {
+    const names = this.spec.bindings;
+    const missing = names.filter((n) => !(n in bindings));
+    const unknown = Object.keys(bindings).filter((n) => !names.includes(n));
+    if (missing.length || unknown.length) {
+      throw new Error(
+        `WebGPU: shaders/${this.spec.shader}.wgsl binds [${names}]; ` +
+          `missing [${missing}], unknown [${unknown}]`,
+      );
+    }
+    const entries = names.map((name, binding) => {
+      const b = bindings[name];
+      return { binding, resource: b instanceof GPUBuffer ? { buffer: b } : b };
+    });
     const group = this.#device.createBindGroup({
       label: this.spec.shader,
       layout: this.pipeline.getBindGroupLayout(0),
