@@ -2,8 +2,9 @@
  * The LeNet example's checkpoints: the whole training state in one safetensors file, so that
  * a run resumed at an epoch boundary continues exactly (bit for bit) as if never stopped.
  *
- * Tensors: every parameter under its name, and with momentum every velocity as
- * `velocity.<name>`. Metadata (`format` "lenet-webgpu/2"): `settings` (what the flags set:
+ * Tensors: every parameter under its name, and with momentum the optimiser state as
+ * `velocity.<name>` (`velocity.<param>.m`, the velocities; `.v`; `velocity.step`; format 2 files
+ * of version 0.1 hold `velocity.<param>`, still read). Metadata (`format` "lenet-webgpu/2"): `settings` (what the flags set:
  * architecture, convention, seed, batch size, learning rate and its decay, momentum,
  * patience, data set and limit, the data order) and `state` (epochs done, iterations done,
  * the current learning rate, patience, best validation and its iteration, test score,

@@ -162,7 +162,9 @@ export class Conv2D {
     }
     if (padding === "same" && (this.stride[0] !== 1 || this.stride[1] !== 1)) {
       throw new RangeError(
-        `Conv2D: padding "same" needs stride 1 (as in PyTorch), got stride [${this.stride}]`,
+        `Conv2D: padding "same" needs stride 1 (as in PyTorch), got stride [${
+          this.stride.join(", ")
+        }]`,
       );
     }
     this.padding = padding;
@@ -536,30 +538,12 @@ export class Dense {
   }
 }
 
-/** An elementwise activation layer. */
-abstract class Activation {
-  /** Optional name used in error messages. */
-  readonly name?: string;
-  /**
-   * Creates the layer.
-   *
-   * @param name Optional name used in error messages.
-   */
-  constructor(name?: string) {
-    this.name = name;
-  }
-  /** Which activation. */
-  abstract readonly kind: "tanh" | "sigmoid" | "relu";
-  /**
-   * Resolves the layer for an input shape.
-   *
-   * @param input Shape of one input sample.
-   * @param ctx Name and position.
-   * @returns The plan (same shape out as in).
-   */
-  plan(input: readonly number[], ctx: PlanContext): PlannedLayer {
-    return { plan: { kind: this.kind, name: ctx.name, inShape: [...input], outShape: [...input] } };
-  }
+function planActivation(
+  kind: "tanh" | "sigmoid" | "relu",
+  input: readonly number[],
+  ctx: PlanContext,
+): PlannedLayer {
+  return { plan: { kind, name: ctx.name, inShape: [...input], outShape: [...input] } };
 }
 
 /**
@@ -572,9 +556,30 @@ abstract class Activation {
  * console.log(act.kind); // "tanh"
  * ```
  */
-export class Tanh extends Activation {
+export class Tanh {
   /** Discriminant used by the planner. */
   readonly kind = "tanh" as const;
+  /** Optional name used in error messages. */
+  readonly name?: string;
+  /**
+   * Creates the layer.
+   *
+   * @param name Optional name used in error messages.
+   */
+  constructor(name?: string) {
+    this.name = name;
+  }
+
+  /**
+   * Resolves the layer for an input shape.
+   *
+   * @param input Shape of one input sample.
+   * @param ctx Name and position.
+   * @returns The plan (same shape out as in).
+   */
+  plan(input: readonly number[], ctx: PlanContext): PlannedLayer {
+    return planActivation(this.kind, input, ctx);
+  }
 }
 
 /**
@@ -587,9 +592,30 @@ export class Tanh extends Activation {
  * console.log(act.kind); // "sigmoid"
  * ```
  */
-export class Sigmoid extends Activation {
+export class Sigmoid {
   /** Discriminant used by the planner. */
   readonly kind = "sigmoid" as const;
+  /** Optional name used in error messages. */
+  readonly name?: string;
+  /**
+   * Creates the layer.
+   *
+   * @param name Optional name used in error messages.
+   */
+  constructor(name?: string) {
+    this.name = name;
+  }
+
+  /**
+   * Resolves the layer for an input shape.
+   *
+   * @param input Shape of one input sample.
+   * @param ctx Name and position.
+   * @returns The plan (same shape out as in).
+   */
+  plan(input: readonly number[], ctx: PlanContext): PlannedLayer {
+    return planActivation(this.kind, input, ctx);
+  }
 }
 
 /**
@@ -602,9 +628,30 @@ export class Sigmoid extends Activation {
  * console.log(new ReLU().kind); // "relu"
  * ```
  */
-export class ReLU extends Activation {
+export class ReLU {
   /** Discriminant used by the planner. */
   readonly kind = "relu" as const;
+  /** Optional name used in error messages. */
+  readonly name?: string;
+  /**
+   * Creates the layer.
+   *
+   * @param name Optional name used in error messages.
+   */
+  constructor(name?: string) {
+    this.name = name;
+  }
+
+  /**
+   * Resolves the layer for an input shape.
+   *
+   * @param input Shape of one input sample.
+   * @param ctx Name and position.
+   * @returns The plan (same shape out as in).
+   */
+  plan(input: readonly number[], ctx: PlanContext): PlannedLayer {
+    return planActivation(this.kind, input, ctx);
+  }
 }
 
 /** Options of {@link Dropout}. */

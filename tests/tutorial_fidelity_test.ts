@@ -460,8 +460,9 @@ async function twoIterations() {
   // library's step is fed from a dataset of bytes scaled as the example scales them.
   const ds = exec.createDataset(bytes, labels, BATCH, scale);
   await exec.trainStep({ dataset: ds, start: 0, count: BATCH }, {
-    learningRate: LR,
-    momentum: 0,
+    optimizer: { kind: "sgd", learningRate: LR, momentum: 0 },
+    step: 1,
+    seed: 0,
     readLoss: true,
   });
   const next = { ...ref };
@@ -604,7 +605,12 @@ Deno.test({
     const { bytes, labels } = await firstImages();
     const a = tutorialExecutor(true), b = tutorialExecutor(true);
     const ds = a.createDataset(bytes, labels, BATCH, scale);
-    const opts = { learningRate: LR, momentum: 0, readLoss: true };
+    const opts = {
+      optimizer: { kind: "sgd", learningRate: LR, momentum: 0 },
+      step: 1,
+      seed: 0,
+      readLoss: true,
+    } as const;
     await a.trainStep({ dataset: ds, start: 0, count: BATCH }, opts);
     await b.trainStep({ x: Float32Array.from(bytes, (k) => k / 256), labels, count: BATCH }, opts);
     const [pa, pb] = [await a.getParams(), await b.getParams()];
