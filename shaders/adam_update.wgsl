@@ -1,14 +1,15 @@
-// adam_update.wgsl: Adam step (PyTorch's torch.optim.Adam, or AdamW with `decoupled`) over
-// every parameter at once (parameters, gradients and both moments each live in one buffer).
-//   g     = g[k] + (decoupled ? 0 : weight_decay * p[k])
+// adam_update.wgsl: Adam step (PyTorch's torch.optim.Adam, or AdamW) over every parameter
+// at once (parameters, gradients and both moments each live in one buffer).
+//   g     = g[k] + l2 * p[k]                      (Adam's weight decay; 0 for AdamW)
 //   m[k]  = beta1 * m[k] + (1 - beta1) * g;   v[k] = beta2 * v[k] + (1 - beta2) * g^2
-//   p[k]  = decoupled ? p[k] * (1 - lr * weight_decay) : p[k]
+//   p[k]  = p[k] * decay                          (AdamW: 1 - lr * weight decay; else 1)
 //   p[k] -= lr * (m[k] * c1) / (sqrt(v[k] * c2) + epsilon)
-// c1 = 1 / (1 - beta1^t), c2 = 1 / (1 - beta2^t) come from the host (adamCorrections, in
-// doubles). The non-finite check is sgd_update.wgsl's: a non-finite updated p[k] sets bit 2 of
+// From the host, in doubles: 1 - beta1, 1 - beta2 (in float32, 1 - 0.999 is off by 1.3e-5
+// relative), decay, and c1 = 1 / (1 - beta1^t), c2 = 1 / (1 - beta2^t) (adamCorrections).
+// The non-finite check is sgd_update.wgsl's: a non-finite updated p[k] sets bit 2 of
 // `flag`, a non-finite loss (result[0]) bit 1.
 // Letters: SIZE values (arrayLength of p).
-// Bindings: 0 params (lr, beta1, beta2, epsilon, weight_decay, decoupled, c1, c2), 1 g [SIZE],
+// Bindings: 0 params (lr, beta1, beta2, one_minus_beta1/2, epsilon, l2, decay, c1, c2), 1 g [SIZE],
 //   2 p [SIZE], 3 m [SIZE], 4 v [SIZE] (all three updated), 5 result [2] (f32: the step's
 //   loss, read), 6 flag (u32, atomically or-ed).
 // CPU twins: adamUpdate in cpu/adam.ts; firstNonFinite in src/validate.ts.
@@ -28,15 +29,13 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   let k = (wid.z * nwg.x + wid.x) * 64u + lid;
   if (k >= arrayLength(&p)) { return; }
   if (k == 0u && non_finite(result[0])) { atomicOr(&flag, 1u); }
-  let decoupled = params.decoupled != 0u;
-  var pk = p[k];
-  let gk = g[k] + select(params.weight_decay * pk, 0.0, decoupled);
-  let mk = params.beta1 * m[k] + (1.0 - params.beta1) * gk;
-  let vk = params.beta2 * v[k] + (1.0 - params.beta2) * gk * gk;
+  let p0 = p[k];
+  let gk = g[k] + params.l2 * p0;
+  let mk = params.beta1 * m[k] + params.one_minus_beta1 * gk;
+  let vk = params.beta2 * v[k] + params.one_minus_beta2 * gk * gk;
   m[k] = mk;
   v[k] = vk;
-  if (decoupled) { pk = pk * (1.0 - params.lr * params.weight_decay); }
-  pk -= params.lr * (mk * params.c1) / (sqrt(vk * params.c2) + params.epsilon);
+  let pk = p0 * params.decay - params.lr * (mk * params.c1) / (sqrt(vk * params.c2) + params.epsilon);
   p[k] = pk;
   if (non_finite(pk)) { atomicOr(&flag, 2u); }
 }

@@ -12,6 +12,12 @@
  *   the error count exact;
  * - sgd_update: rtol 1e-6, atol 1e-7 (two float32 operations per step); its non-finite flag
  *   exact.
+ * - relu: as tanh (the values are exact); dropout: exact, bit for bit (the same hash mask and
+ *   one float32 multiply), evaluation mode the identity;
+ * - batchnorm: RTOL, atol 1e-5 of the largest value (float32 sums over a fixed tree against
+ *   float64 ones), for the output, the batch statistics, the running averages, dγ, dβ, dx;
+ * - adam_update: rtol 1e-5 over 5 steps; m and v with atol 1e-6 of their largest value (their
+ *   terms have both signs), p atol 1e-7; its non-finite flag exact.
  *
  * @module
  */
@@ -23,15 +29,34 @@ import { sigmoidBackward, sigmoidForward } from "../cpu/sigmoid.ts";
 import { softmaxForward } from "../cpu/softmax.ts";
 import { errorCount, nllLoss, softmaxNllBackward } from "../cpu/nll.ts";
 import { sgdMomentumUpdate, sgdUpdate } from "../cpu/sgd.ts";
+import { reluBackward, reluForward } from "../cpu/relu.ts";
+import { dropoutBackward, dropoutForward, dropoutKey } from "../cpu/dropout.ts";
+import {
+  batchNormBackward,
+  batchNormForwardEval,
+  batchNormForwardTrain,
+  type BatchNormShape,
+} from "../cpu/batchnorm.ts";
+import { adamUpdate } from "../cpu/adam.ts";
 import { type ConvDims, convWeightSplits, specs } from "../src/backends/webgpu/kernels.ts";
 import { RandomState } from "../src/random.ts";
 import { assertAllClose } from "./_assert.ts";
 import { atolFor, randomArray, RTOL, runKernel } from "./_webgpu.ts";
+import { adamCorrections } from "../cpu/adam.ts";
 
 /** One parity case: a test name and what it runs. */
 export interface KernelCase {
   /** The op group, the `<op>` of `tests/<op>_webgpu_test.ts`. */
-  op: "conv2d" | "dense" | "maxpool2d" | "activations" | "softmax_nll" | "sgd";
+  op:
+    | "conv2d"
+    | "dense"
+    | "maxpool2d"
+    | "activations"
+    | "softmax_nll"
+    | "sgd"
+    | "dropout"
+    | "batchnorm"
+    | "adam";
   /** The test's name. */
   name: string;
   /** Runs the kernels and throws on the first mismatch. */
@@ -217,11 +242,11 @@ const poolShape = (
 
 // ---------------------------------------------------------------- tanh, sigmoid
 
-const FORWARD = { tanh: tanhForward, sigmoid: sigmoidForward };
-const BACKWARD = { tanh: tanhBackward, sigmoid: sigmoidBackward };
+const FORWARD = { tanh: tanhForward, sigmoid: sigmoidForward, relu: reluForward };
+const BACKWARD = { tanh: tanhBackward, sigmoid: sigmoidBackward, relu: reluBackward };
 
 async function checkActivation(
-  kind: "tanh" | "sigmoid",
+  kind: "tanh" | "sigmoid" | "relu",
   count: number,
   size: number,
   allocated = count,
@@ -329,6 +354,173 @@ async function checkSgd(size: number, momentum: number, steps: number): Promise<
   });
 }
 
+// ---------------------------------------------------------------- dropout
+
+/** Both directions, train mode against cpu/dropout.ts bit for bit, eval mode the identity. */
+async function checkDropout(
+  count: number,
+  size: number,
+  rate: number,
+  seed: number,
+  step: number,
+  layer: number,
+  allocated = count,
+): Promise<void> {
+  const rng = new RandomState((seed ^ step) >>> 0);
+  const x = randomArray(rng, allocated * size, -3, 3);
+  const dOut = randomArray(rng, allocated * size);
+  const n = count * size, key = dropoutKey(seed, step, layer);
+  const y = new Float32Array(n), dx = new Float32Array(n);
+  dropoutForward(y, x.subarray(0, n), rate, key);
+  dropoutBackward(dx, dOut.subarray(0, n), rate, key);
+  const tag = `N${count}/${allocated} size ${size} rate ${rate} seed ${seed} step ${step}`;
+  const extra = { seed, step };
+  const exact = { rtol: 0, atol: 0 };
+  const { out } = await runKernel(specs.dropout("forward", size, rate, layer), count, {
+    inp: x,
+    out: allocated * size,
+  }, extra);
+  assertAllClose(out.subarray(0, n), y, { ...exact, msg: `dropout_forward ${tag}` });
+  const { dx: gdx } = await runKernel(specs.dropout("backward", size, rate, layer), count, {
+    dOut,
+    dx: allocated * size,
+  }, extra);
+  assertAllClose(gdx.subarray(0, n), dx, { ...exact, msg: `dropout_backward ${tag}` });
+  if (allocated > count && !out.subarray(n).every(Number.isNaN)) {
+    throw new Error(`dropout ${tag}: wrote past count`);
+  }
+  const { out: evalOut } = await runKernel(
+    specs.dropout("forward", size, rate, layer, "eval"),
+    count,
+    { inp: x, out: allocated * size },
+    extra,
+  );
+  assertAllClose(evalOut.subarray(0, n), x.subarray(0, n), { ...exact, msg: `eval ${tag}` });
+}
+
+// ---------------------------------------------------------------- batchnorm
+
+/**
+ * Training forward (output, batch statistics, running averages), evaluation forward and
+ * backward against cpu/batchnorm.ts. Tolerances: the GPU sums M values in float32 (a fixed
+ * tree of 256 partial sums), the CPU in float64: RTOL with atol 1e-5 of the largest value.
+ */
+async function checkBatchNorm(s: BatchNormShape, allocated = s.batch, seed = 1): Promise<void> {
+  const rng = new RandomState(seed);
+  const { batch: N, channels: C, positions: P } = s;
+  const eps = 1e-5, momentum = 0.1, size = C * P, n = N * size;
+  // An offset and a scale per channel, so the statistics are not all ~0 and ~1/3.
+  const x = randomArray(rng, allocated * size, -1, 1).map((v, i) =>
+    v * (1 + (Math.floor(i / P) % C)) + 0.5 * (Math.floor(i / P) % C)
+  );
+  const gamma = randomArray(rng, C, 0.5, 1.5), beta = randomArray(rng, C);
+  const runMean = randomArray(rng, C), runVar = randomArray(rng, C, 0.5, 2);
+  const dOut = randomArray(rng, allocated * size);
+  const xs = x.subarray(0, n), dOuts = dOut.subarray(0, n);
+  const y = new Float32Array(n), rm = runMean.slice(), rv = runVar.slice();
+  const mean = new Float32Array(C), invStd = new Float32Array(C);
+  batchNormForwardTrain(y, xs, gamma, beta, rm, rv, mean, invStd, s, eps, momentum);
+  const yEval = new Float32Array(n);
+  batchNormForwardEval(yEval, xs, gamma, beta, runMean, runVar, s, eps);
+  const dx = new Float32Array(n), dGamma = new Float32Array(C), dBeta = new Float32Array(C);
+  batchNormBackward(dx, dGamma, dBeta, dOuts, xs, gamma, mean, invStd, s);
+
+  const tag = `N${N}/${allocated} C${C} P${P}`;
+  const close = (got: Float32Array, want: Float32Array, what: string) =>
+    assertAllClose(got.subarray(0, want.length), want, {
+      rtol: RTOL,
+      atol: atolFor(want),
+      msg: `${what} ${tag}`,
+    });
+  const train = await runKernel(specs.batchNormForwardTrain(C, P, eps, momentum), N, {
+    x,
+    gamma,
+    beta,
+    runMean: runMean.slice(),
+    runVar: runVar.slice(),
+    saveMean: C,
+    saveInvStd: C,
+    y: allocated * size,
+  });
+  close(train.saveMean, mean, "batchnorm_forward_train mean");
+  close(train.saveInvStd, invStd, "batchnorm_forward_train invStd");
+  close(train.runMean, rm, "batchnorm_forward_train running mean");
+  close(train.runVar, rv, "batchnorm_forward_train running var");
+  close(train.y, y, "batchnorm_forward_train y");
+  if (allocated > N && !train.y.subarray(n).every(Number.isNaN)) {
+    throw new Error(`batchnorm ${tag}: wrote past count`);
+  }
+  const { y: gEval } = await runKernel(specs.batchNormForwardEval(C, P, eps), N, {
+    x,
+    gamma,
+    beta,
+    runMean,
+    runVar,
+    y: allocated * size,
+  });
+  close(gEval, yEval, "batchnorm_forward_eval y");
+  // The backward from the CPU's statistics, so only its own sums are compared.
+  const back = await runKernel(specs.batchNormBackward(C, P), N, {
+    dOut,
+    x,
+    gamma,
+    saveMean: mean,
+    saveInvStd: invStd,
+    dGamma: C,
+    dBeta: C,
+    dx: allocated * size,
+  });
+  close(back.dBeta, dBeta, "batchnorm_backward dBeta");
+  close(back.dGamma, dGamma, "batchnorm_backward dGamma");
+  close(back.dx, dx, "batchnorm_backward dx");
+}
+
+// ---------------------------------------------------------------- adam
+
+/** `steps` Adam steps from random p, g (new g each step) against cpu/adam.ts. */
+async function checkAdam(
+  size: number,
+  steps: number,
+  weightDecay: number,
+  decoupled: boolean,
+  seed: number,
+): Promise<void> {
+  const rng = new RandomState(seed);
+  const o = { learningRate: 0.01, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay, decoupled };
+  let p: Float32Array = randomArray(rng, size);
+  let m: Float32Array = new Float32Array(size), v: Float32Array = new Float32Array(size);
+  const p0 = p.slice(), m0 = m.slice(), v0 = v.slice();
+  for (let step = 1; step <= steps; step++) {
+    const g = randomArray(rng, size, -0.1, 0.1);
+    adamUpdate(p0, g, m0, v0, { ...o, step });
+    const { c1, c2 } = adamCorrections(o.beta1, o.beta2, step);
+    ({ p, m, v } = await runKernel(specs.adamUpdate(size), 1, {
+      g,
+      p,
+      m,
+      v,
+      result: Float32Array.of(2.3, 0),
+      flag: new Float32Array(1),
+    }, {
+      lr: o.learningRate,
+      beta1: o.beta1,
+      beta2: o.beta2,
+      oneMinusBeta1: 1 - o.beta1,
+      oneMinusBeta2: 1 - o.beta2,
+      epsilon: o.epsilon,
+      l2: decoupled ? 0 : weightDecay,
+      decay: decoupled ? 1 - o.learningRate * weightDecay : 1,
+      c1,
+      c2,
+    }));
+  }
+  const tag = `size ${size} steps ${steps} wd ${weightDecay} decoupled ${decoupled}`;
+  // m sums terms of both signs: judged against the size of its terms (float32 rounding).
+  assertAllClose(m, m0, { rtol: 1e-5, atol: atolFor(m0, 1e-6), msg: `adam_update m ${tag}` });
+  assertAllClose(v, v0, { rtol: 1e-5, atol: atolFor(v0, 1e-6), msg: `adam_update v ${tag}` });
+  assertAllClose(p, p0, { rtol: 1e-5, atol: 1e-7, msg: `adam_update p ${tag}` });
+}
+
 // ---------------------------------------------------------------- the table
 
 /** Every parity case, in the order the Deno test files register them. */
@@ -413,7 +605,7 @@ export const KERNEL_CASES: readonly KernelCase[] = [
       await checkPool(poolShape(500, 50, 8, 8, 2, 2, true));
     },
   },
-  ...(["tanh", "sigmoid"] as const).map((kind): KernelCase => ({
+  ...(["tanh", "sigmoid", "relu"] as const).map((kind): KernelCase => ({
     op: "activations",
     name: `${kind} webgpu: forward and backward match cpu/${kind}.ts`,
     async run() {
@@ -478,6 +670,85 @@ export const KERNEL_CASES: readonly KernelCase[] = [
       if (flags.join() !== "0,2,2,1,1,3") {
         throw new Error(`flags ${flags.join()}, want 0,2,2,1,1,3`);
       }
+    },
+  },
+  {
+    op: "dropout",
+    name: "dropout webgpu: the mask is bit-identical to cpu/dropout.ts; eval is the identity",
+    async run() {
+      await checkDropout(3, 37, 0.5, 42, 1, 3);
+      await checkDropout(3, 37, 0.5, 42, 2, 3); // another step: another mask
+      await checkDropout(3, 37, 0.5, 42, 1, 4); // another layer
+      await checkDropout(2, 100, 0.1, 0xffffffff, 7, 0);
+      await checkDropout(2, 100, 0.9, 7, 123456, 9);
+      await checkDropout(4, 50, 0, 5, 1, 2); // rate 0: keeps everything
+      await checkDropout(3, 20, 0.3, 1, 1, 1, 8); // count < batchSize
+      await checkDropout(500, 512, 0.5, 2026, 1000, 5); // a hidden layer at batch 500
+    },
+  },
+  {
+    op: "batchnorm",
+    name: "batchnorm webgpu: train/eval forward and backward match cpu/batchnorm.ts",
+    async run() {
+      await checkBatchNorm({ batch: 3, channels: 4, positions: 25 });
+      await checkBatchNorm({ batch: 5, channels: 7, positions: 1 }, 5, 2); // BatchNorm1D
+      await checkBatchNorm({ batch: 2, channels: 3, positions: 9 }, 6, 3); // count < batchSize
+      await checkBatchNorm({ batch: 1, channels: 2, positions: 300 }, 1, 4); // M > 256
+    },
+  },
+  {
+    op: "batchnorm",
+    name: "batchnorm webgpu: a 32-channel 28x28 layer at batch 100",
+    run: () => checkBatchNorm({ batch: 100, channels: 32, positions: 28 * 28 }, 100, 5),
+  },
+  {
+    op: "adam",
+    name: "adam webgpu: Adam, Adam with L2 decay and AdamW match cpu/adam.ts over 5 steps",
+    async run() {
+      await checkAdam(1, 5, 0, false, 1);
+      await checkAdam(1000, 5, 0, false, 2);
+      await checkAdam(777, 5, 0.01, false, 3);
+      await checkAdam(777, 5, 0.1, true, 4);
+      await checkAdam(431080, 2, 0, false, 5); // every parameter of the tutorial's LeNet
+    },
+  },
+  {
+    op: "adam",
+    name: "adam webgpu: the device check flags a non-finite loss (bit 1) and parameter (bit 2)",
+    async run() {
+      const flagOf = async (g: Float32Array, loss: number) => {
+        const size = g.length;
+        const out = await runKernel(specs.adamUpdate(size), 1, {
+          g,
+          p: new Float32Array(size).fill(0.5),
+          m: new Float32Array(size),
+          v: new Float32Array(size),
+          result: Float32Array.of(loss, 0),
+          flag: new Float32Array(1),
+        }, {
+          lr: 0.1,
+          beta1: 0.9,
+          beta2: 0.999,
+          oneMinusBeta1: 0.1,
+          oneMinusBeta2: 0.001,
+          epsilon: 1e-8,
+          c1: 10,
+          c2: 1000,
+        });
+        return new Uint32Array(out.flag.buffer)[0];
+      };
+      const finite = new Float32Array(1000).fill(0.25);
+      const withNaN = finite.slice(), withInf = finite.slice();
+      withNaN[999] = NaN;
+      withInf[3] = Infinity;
+      const flags = [
+        await flagOf(finite, 2.3),
+        await flagOf(withNaN, 2.3),
+        await flagOf(withInf, 2.3),
+        await flagOf(finite, NaN),
+        await flagOf(withNaN, Infinity),
+      ];
+      if (flags.join() !== "0,2,2,1,3") throw new Error(`flags ${flags.join()}, want 0,2,2,1,3`);
     },
   },
 ];

@@ -20,6 +20,7 @@ import type {
   StepOptions,
   StepResult,
 } from "../../backend.ts";
+import { adamCorrections } from "../../../cpu/adam.ts";
 import { sizeOf } from "../host.ts";
 import { checkDevice, getDevice, scoped, upload, watch } from "./device.ts";
 import { type Dispatch, Kernel, specs } from "./kernels.ts";
@@ -547,15 +548,18 @@ class WebGpuExecutor implements Executor {
 function stepParams(options: StepOptions): Partial<Record<ParamsName, number>> {
   const o = options.optimizer, common = { seed: options.seed, step: options.step };
   if (o.kind === "sgd") return { ...common, lr: o.learningRate, momentum: o.momentum };
+  const { c1, c2 } = adamCorrections(o.beta1, o.beta2, options.step);
   return {
     ...common,
     lr: o.learningRate,
     beta1: o.beta1,
     beta2: o.beta2,
+    oneMinusBeta1: 1 - o.beta1,
+    oneMinusBeta2: 1 - o.beta2,
     epsilon: o.epsilon,
-    weightDecay: o.weightDecay,
-    decoupled: o.decoupled ? 1 : 0,
-    c1: 1 / (1 - o.beta1 ** options.step),
-    c2: 1 / (1 - o.beta2 ** options.step),
+    l2: o.decoupled ? 0 : o.weightDecay,
+    decay: o.decoupled ? 1 - o.learningRate * o.weightDecay : 1,
+    c1,
+    c2,
   };
 }

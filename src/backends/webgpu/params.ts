@@ -28,9 +28,12 @@ export const PARAMS_FIELDS = [
   { name: "momentum", type: "f32", default: 0, doc: "SGD momentum (0: plain SGD)" },
   { name: "beta1", type: "f32", default: 0, doc: "Adam β1" },
   { name: "beta2", type: "f32", default: 0, doc: "Adam β2" },
+  // 1 - β in doubles on the host: in float32, 1 - 0.999 is off by 1.3e-5 relative.
+  { name: "oneMinusBeta1", type: "f32", default: 1, doc: "Adam 1 - β1" },
+  { name: "oneMinusBeta2", type: "f32", default: 1, doc: "Adam 1 - β2" },
   { name: "epsilon", type: "f32", default: 0, doc: "Adam ε" },
-  { name: "weightDecay", type: "f32", default: 0, doc: "Adam weight decay" },
-  { name: "decoupled", type: "u32", default: 0, doc: "Adam: 1 for AdamW's decoupled decay" },
+  { name: "l2", type: "f32", default: 0, doc: "Adam: weight decay added to the gradient" },
+  { name: "decay", type: "f32", default: 1, doc: "AdamW: 1 - lr * weight decay" },
   { name: "c1", type: "f32", default: 1, doc: "Adam: 1 / (1 - β1^t)" },
   { name: "c2", type: "f32", default: 1, doc: "Adam: 1 / (1 - β2^t)" },
   { name: "seed", type: "u32", default: 0, doc: "dropout: the model's seed" },
@@ -46,7 +49,7 @@ export const PARAMS_SIZE = Math.ceil(PARAMS_FIELDS.length / 4) * 16;
 const snake = (name: string) => name.replace(/[A-Z]/g, (c) => "_" + c.toLowerCase());
 
 /**
- * Packs the uniform block; unset fields take their default (`scale`, `c1`, `c2`: 1, others 0).
+ * Packs the uniform block; unset fields take their default (see {@link PARAMS_FIELDS}).
  *
  * @param values Field values by host name.
  * @returns The {@link PARAMS_SIZE} bytes to write.
