@@ -1,7 +1,10 @@
-// conv2d_backward_input.wgsl: gradient of a valid stride-1 cross-correlation w.r.t. its input.
-//   dx[n,c,p,q] = sum_{o,i,j} dOut[n,o,p-i,q-j] * w[o,c,i,j]   (0 <= p-i < OH, 0 <= q-j < OW)
+// conv2d_backward_input.wgsl: gradient of a stride-1 cross-correlation with zero padding
+// w.r.t. its input (a strided one runs it on its dOut dilated by conv2d_dilate.wgsl).
+//   dx[n,c,p,q] = sum_{o,i,j} dOut[n,o,p+PT-i,q+PL-j] * w[o,c,i,j]   (0 <= p+PT-i < OH,
+//   0 <= q+PL-j < OW)
 // Letters: N batch (params.count), C input channels, H x W input, O output channels,
-//   KH x KW kernel, OH = H-KH+1, OW = W-KW+1. NCHW, row-major.
+//   KH x KW kernel, PT / PL zero rows above / columns left of the input,
+//   OH = H+PT+PB-KH+1, OW = W+PL+PR-KW+1 (PB, PR implied). NCHW, row-major.
 // Bindings: 0 params (count), 1 dOut [N,O,OH,OW], 2 w [O,C,KH,KW], 3 dx [N,C,H,W] (overwritten).
 // CPU twin: the dx part of conv2dBackward in cpu/conv2d.ts.
 // Dispatch: register-tiled (see conv2d_forward.wgsl). Each invocation computes a Row: 4 input
@@ -13,7 +16,6 @@
 //   padding around dOut is not computed where a whole side is outside it (LeNet's conv1:
 //   W = 12, OW = 8, only the middle). Unrolled by hand.
 //   Grid: x (and z) over ceil(N / 64), y over ceil(C/4) * H * ceil(W/12).
-struct Params { count: u32, byte_offset: u32, scale: f32, lr: f32, momentum: f32, p0: u32, p1: u32, p2: u32 }
 
 override C: u32;
 override H: u32;
@@ -21,8 +23,10 @@ override W: u32;
 override O: u32;
 override KH: u32;
 override KW: u32;
-override OH: u32; // H - KH + 1
-override OW: u32; // W - KW + 1
+override OH: u32; // H + PT + PB - KH + 1
+override OW: u32; // W + PL + PR - KW + 1
+override PT: u32 = 0u;
+override PL: u32 = 0u;
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> dOut: array<f32>;
@@ -132,14 +136,16 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   let c0 = (wid.y / (qblocks * H)) * 4u;
   if (n >= params.count) { return; }
   var t: Row; // t.k[r] = dx[n, c0 + r, p, q0 + k]
-  // kernel rows i whose dOut row p-i exists: max(0, p-OH+1) <= i <= min(KH-1, p)
-  let i0 = u32(max(i32(p) - i32(OH) + 1, 0));
-  let i1 = min(KH - 1u, p);
+  // kernel rows i whose dOut row pp-i exists (pp = p + PT, the row in the padded input):
+  // max(0, pp-OH+1) <= i <= min(KH-1, pp)
+  let pp = p + PT;
+  let i0 = u32(max(i32(pp) - i32(OH) + 1, 0));
+  let i1 = min(KH - 1u, pp);
   for (var o = 0u; o < O; o++) {
     for (var i = i0; i <= i1; i++) {
-      let row = ((n * O + o) * OH + p - i) * OW;
+      let row = ((n * O + o) * OH + pp - i) * OW;
       for (var j0 = 0u; j0 < KW; j0 += 5u) {
-        let x = i32(q0) - i32(j0); // dOut column of tile column 0 and kernel column j0
+        let x = i32(q0 + PL) - i32(j0); // dOut column of tile column 0 and kernel column j0
         let wj = weights(o, c0, i, j0);
         t = middle(t, load4(row, x), load4(row, x + 4), wj);
         if (x > 0) { t = left(t, load4(row, x - 4), wj); }

@@ -1,11 +1,16 @@
-// conv2d_backward_weight.wgsl: gradient of a valid stride-1 cross-correlation w.r.t. its
-// weights and bias, first pass: partial sums over S slices of the batch (split_sum.wgsl adds
-// them). The bias is a weight on an input of ones, so one more lane computes it.
-//   partial[s,o,c,i,j] = sum_{n in slice s, y, x} dOut[n,o,y,x] * in[n,c,y+i,x+j]
+// conv2d_backward_weight.wgsl: gradient of a stride-1 cross-correlation with zero padding
+// w.r.t. its weights and bias (a strided one runs it on its dOut dilated by
+// conv2d_dilate.wgsl), first pass: partial sums over S slices of the batch (split_sum.wgsl
+// adds them). The bias is a weight on an input of ones, so one more lane computes it.
+//   partial[s,o,c,i,j] = sum_{n in slice s, y, x} dOut[n,o,y,x] * in[n,c,y+i-PT,x+j-PL]
+//   (0 outside the input)
 //   partial[s,O*C*KH*KW + o] = sum_{n in slice s, y, x} dOut[n,o,y,x]
 //   dw[o,c,i,j] = sum_s partial[s,o,c,i,j],  db[o] = sum_s partial[s,O*C*KH*KW + o]
 // Letters: N batch (params.count), C input channels, H x W input, O output channels,
-//   KH x KW kernel, OH = H-KH+1, OW = W-KW+1, S batch slices of ceil(N/S) images. NCHW.
+//   KH x KW kernel, PT / PL zero rows above / columns left of the input,
+//   OH = H+PT+PB-KH+1, OW = W+PL+PR-KW+1 (PB, PR implied), S batch slices of ceil(N/S)
+//   images. NCHW. Padding: loads outside the input are masked to 0 (the override
+//   expressions fold, so a valid convolution runs the code it ran before padding existed).
 // Bindings: 0 params (count), 1 dOut [N,O,OH,OW], 2 in [N,C,H,W],
 //   3 partial [S, O*C*KH*KW + O] (overwritten; slices past the batch get zeros).
 // CPU twin: the dw and db parts of conv2dBackward in cpu/conv2d.ts (with split_sum.wgsl).
@@ -22,7 +27,6 @@
 //   Tried: two input channels per invocation (a 10 x 10 tile, each dOut value loaded feeding
 //   100 products) is slower on lavapipe, conv1 at batch 500 366 ms CPU vs 288 (the 100
 //   accumulators spill).
-struct Params { count: u32, byte_offset: u32, scale: f32, lr: f32, momentum: f32, p0: u32, p1: u32, p2: u32 }
 
 override C: u32;
 override H: u32;
@@ -30,8 +34,10 @@ override W: u32;
 override O: u32;
 override KH: u32;
 override KW: u32;
-override OH: u32; // H - KH + 1
-override OW: u32; // W - KW + 1
+override OH: u32; // H + PT + PB - KH + 1
+override OW: u32; // W + PL + PR - KW + 1
+override PT: u32 = 0u;
+override PL: u32 = 0u;
 override S: u32; // batch slices
 override WG: u32; // invocations per workgroup
 
@@ -79,18 +85,24 @@ fn grads10(drow: u32, o0: u32, x: u32) -> Grads {
   return Grads(vec4f(0.0), vec4f(0.0), vec2f(0.0));
 }
 
-// 4 input values of row `row` from column `col`, clamped to the row; ones on the bias lane.
-fn load4(row: u32, col: u32, bias: bool) -> vec4f {
+// 4 input values of row `row` from column `col`; ones on the bias lane. Valid convolution:
+// clamped to the row (columns past W only meet dOut columns past OW, which are 0). Padded:
+// 0 outside the input, and everywhere when the row is a padding row (`inside` false).
+fn load4(row: u32, col: i32, bias: bool, inside: bool) -> vec4f {
   if (bias) { return vec4f(1.0); }
-  return vec4f(inp[row + min(col, W - 1u)], inp[row + min(col + 1u, W - 1u)],
-               inp[row + min(col + 2u, W - 1u)], inp[row + min(col + 3u, W - 1u)]);
+  let k = vec4i(col) + vec4i(0, 1, 2, 3);
+  let q = vec4u(clamp(k, vec4i(0), vec4i(i32(W) - 1)));
+  let v = vec4f(inp[row + q.x], inp[row + q.y], inp[row + q.z], inp[row + q.w]);
+  if (PT == 0u && PL == 0u && OH + KH <= H + 1u && OW + KW <= W + 1u) { return v; }
+  return select(vec4f(0.0), v, (k >= vec4i(0)) & (k < vec4i(i32(W))) & vec4<bool>(inside));
 }
 
 // Input columns x0+j0 .. x0+j0+11 of one row (ones on the bias lane).
 struct Cols { v0: vec4f, v1: vec4f, v2: vec4f }
 
-fn cols12(row: u32, col: u32, bias: bool) -> Cols {
-  return Cols(load4(row, col, bias), load4(row, col + 4u, bias), load4(row, col + 8u, bias));
+fn cols12(row: u32, col: i32, bias: bool, inside: bool) -> Cols {
+  return Cols(load4(row, col, bias, inside), load4(row, col + 4, bias, inside),
+              load4(row, col + 8, bias, inside));
 }
 
 // Tile column col (kernel column j0+col) of output column x0+k takes input column
@@ -109,8 +121,9 @@ fn shifted(t: Tile, g: Grads, v: Cols, k: u32) -> Tile {
 }
 
 // Adds output columns x0..x0+7 of one row.
-fn rowPass(t0: Tile, row: u32, drow: u32, o0: u32, x0: u32, j0: u32, bias: bool) -> Tile {
-  let v = cols12(row, x0 + j0, bias);
+fn rowPass(t0: Tile, row: u32, drow: u32, o0: u32, x0: u32, j0: u32, bias: bool,
+           inside: bool) -> Tile {
+  let v = cols12(row, i32(x0 + j0) - i32(PL), bias, inside);
   var t = t0;
   t = shifted(t, grads10(drow, o0, x0), v, 0u);
   t = shifted(t, grads10(drow, o0, x0 + 1u), v, 1u);
@@ -165,10 +178,12 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   var t: Tile; // t[r][col] = partial[s, o0 + r, c, i, j0 + col]
   for (var n = s * slice; n < n1; n++) {
     for (var y = 0u; y < OH; y++) {
-      let row = ((n * C + min(c, C - 1u)) * H + y + i) * W;
+      let r = i32(y + i) - i32(PT); // input row (a padding row reads zeros)
+      let inside = r >= 0 && r < i32(H);
+      let row = ((n * C + min(c, C - 1u)) * H + u32(clamp(r, 0, i32(H) - 1))) * W;
       let drow = (n * O * OH + y) * OW;
       for (var x0 = 0u; x0 < OW; x0 += 8u) {
-        t = rowPass(t, row, drow, o0, x0, j0, bias);
+        t = rowPass(t, row, drow, o0, x0, j0, bias, inside);
       }
     }
   }

@@ -1,19 +1,24 @@
-// conv2d_forward.wgsl: valid 2-D cross-correlation, stride 1, plus bias.
-//   out[n,o,y,x] = b[o] + sum_{c,i,j} in[n,c,y+i,x+j] * w[o,c,i,j]
+// conv2d_forward.wgsl: 2-D cross-correlation with zero padding and stride, plus bias.
+//   out[n,o,y,x] = b[o] + sum_{c,i,j} in[n,c,y*SH+i-PT,x*SW+j-PL] * w[o,c,i,j]  (0 outside in)
 // Letters: N batch (params.count), C input channels, H x W input, O output channels,
-//   KH x KW kernel, OH = H-KH+1, OW = W-KW+1. NCHW, row-major.
+//   KH x KW kernel, SH x SW stride, PT / PL zero rows above / columns left of the input,
+//   OH = floor((H+PT+PB-KH)/SH)+1, OW likewise (the bottom/right padding PB, PR are implied
+//   by OH, OW). NCHW, row-major.
 // Bindings: 0 params (count), 1 in [N,C,H,W], 2 w [O,C,KH,KW], 3 b [O], 4 out [N,O,OH,OW].
 // CPU twin: conv2dForward in cpu/conv2d.ts.
 // Dispatch: register-tiled for CPU-like adapters (llvmpipe: lanes of 8 invocations, a load
 //   that differs per invocation costs one load per lane, a uniform one a single load).
 //   Each invocation computes a Tile: 8 output channels x 8 consecutive columns of one output
 //   row of one image. The 64 invocations of a workgroup are 64 images; workgroup_id.y picks
-//   (channel block, row, column block), so weights and loop bounds are uniform. Per input
-//   row, the 12 columns the tile needs are loaded once and reused by 5 kernel columns.
+//   (channel block, row, column block), so weights, loop bounds and the padding rows are
+//   uniform. Stride 1: per input row, the 12 columns the tile needs are loaded once and
+//   reused by 5 kernel columns. Stride SW > 1: 8 columns SW apart per kernel column.
+//   Without horizontal padding the loads clamp to the row (the valid convolution's code);
+//   with it they are masked to zero outside [0, W). The override expressions fold, so a
+//   valid stride-1 convolution runs the same code as before padding existed.
 //   Unrolled by hand: on llvmpipe every update inside a loop is masked per lane and
 //   local arrays live in memory, so the inner steps are straight-line code
 //   on a struct. Grid: x (and z) over ceil(N / 64), y over ceil(O/8) * OH * ceil(OW/8).
-struct Params { count: u32, byte_offset: u32, scale: f32, lr: f32, momentum: f32, p0: u32, p1: u32, p2: u32 }
 
 override C: u32;
 override H: u32;
@@ -21,8 +26,12 @@ override W: u32;
 override O: u32;
 override KH: u32;
 override KW: u32;
-override OH: u32; // H - KH + 1
-override OW: u32; // W - KW + 1
+override OH: u32; // floor((H + PT + PB - KH) / SH) + 1
+override OW: u32; // floor((W + PL + PR - KW) / SW) + 1
+override SH: u32 = 1u;
+override SW: u32 = 1u;
+override PT: u32 = 0u;
+override PL: u32 = 0u;
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> inp: array<f32>;
@@ -56,18 +65,23 @@ fn weights4(o0: u32, k: u32) -> vec4f {
     w[min(e + 3u * s, last)]);
 }
 
-// 4 input values of row `row` from column `col`, clamped to the row.
-fn load4(row: u32, col: u32) -> vec4f {
-  return vec4f(inp[row + min(col, W - 1u)], inp[row + min(col + 1u, W - 1u)],
-               inp[row + min(col + 2u, W - 1u)], inp[row + min(col + 3u, W - 1u)]);
+// 4 input values of row `row` from column `col`, `step` apart: without horizontal padding
+// clamped to the row (columns past W only feed output columns past OW), with it 0 outside.
+fn load4(row: u32, col: i32, step: u32) -> vec4f {
+  let k = vec4i(col) + vec4i(0, 1, 2, 3) * i32(step);
+  let q = vec4u(clamp(k, vec4i(0), vec4i(i32(W) - 1)));
+  let v = vec4f(inp[row + q.x], inp[row + q.y], inp[row + q.z], inp[row + q.w]);
+  if (PL == 0u && (OW - 1u) * SW + KW <= W) { return v; }
+  return select(vec4f(0.0), v, (k >= vec4i(0)) & (k < vec4i(i32(W))));
 }
 
-// Adds kernel columns j0..j0+4 (those < KW) of input row `row` to the tile: they need input
-// columns x0+j0 .. x0+j0+11, loaded once as v0, v1, v2 and shifted.
-fn rowPass(t0: Tile, row: u32, x0: u32, o0: u32, k: u32, j0: u32) -> Tile {
-  let v0 = load4(row, x0 + j0);
-  let v1 = load4(row, x0 + j0 + 4u);
-  let v2 = load4(row, x0 + j0 + 8u);
+// Stride 1: adds kernel columns j0..j0+4 (those < KW) of input row `row` to the tile: they
+// need input columns col0+j0 .. col0+j0+11 (col0 = x0 - PL), loaded once as v0, v1, v2 and
+// shifted.
+fn rowPass(t0: Tile, row: u32, col0: i32, o0: u32, k: u32, j0: u32) -> Tile {
+  let v0 = load4(row, col0 + i32(j0), 1u);
+  let v1 = load4(row, col0 + i32(j0) + 4, 1u);
+  let v2 = load4(row, col0 + i32(j0) + 8, 1u);
   var t = fma8(t0, weights4(o0, k), weights4(o0 + 4u, k), v0, v1);
   if (j0 + 1u < KW) {
     t = fma8(t, weights4(o0, k + 1u), weights4(o0 + 4u, k + 1u),
@@ -83,6 +97,13 @@ fn rowPass(t0: Tile, row: u32, x0: u32, o0: u32, k: u32, j0: u32) -> Tile {
   }
   if (j0 + 4u < KW) { t = fma8(t, weights4(o0, k + 4u), weights4(o0 + 4u, k + 4u), v1, v2); }
   return t;
+}
+
+// Stride SW > 1: adds kernel column j of input row `row` (input columns col0 + j + k*SW).
+fn stridedPass(t: Tile, row: u32, col0: i32, o0: u32, k: u32, j: u32) -> Tile {
+  let lo = load4(row, col0 + i32(j), SW);
+  let hi = load4(row, col0 + i32(j + 4u * SW), SW);
+  return fma8(t, weights4(o0, k + j), weights4(o0 + 4u, k + j), lo, hi);
 }
 
 // out[e .. e+7] = (lo, hi) + bias, the first `ncols` of them.
@@ -106,13 +127,20 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   let o0 = (wid.y / (xblocks * OH)) * 8u;
   if (n >= params.count) { return; }
   var t: Tile; // t[r][col] = out[n, o0 + r, y, x0 + col]
+  let col0 = i32(x0 * SW) - i32(PL); // input column of tile column 0 and kernel column 0
   for (var c = 0u; c < C; c++) {
     for (var i = 0u; i < KH; i++) {
-      let row = ((n * C + c) * H + y + i) * W;
-      // Kernel columns j0..j0+4 need input columns x0+j0 .. x0+j0+11: v0, v1, v2.
+      let r = i32(y * SH + i) - i32(PT); // input row; padding rows add nothing
+      if (r < 0 || r >= i32(H)) { continue; }
+      let row = ((n * C + c) * H + u32(r)) * W;
       let k = (c * KH + i) * KW;
-      t = rowPass(t, row, x0, o0, k, 0u);
-      for (var j0 = 5u; j0 < KW; j0 += 5u) { t = rowPass(t, row, x0, o0, k + j0, j0); }
+      if (SW == 1u) {
+        // Kernel columns j0..j0+4 need input columns col0+j0 .. col0+j0+11: v0, v1, v2.
+        t = rowPass(t, row, col0, o0, k, 0u);
+        for (var j0 = 5u; j0 < KW; j0 += 5u) { t = rowPass(t, row, col0, o0, k + j0, j0); }
+      } else {
+        for (var j = 0u; j < KW; j++) { t = stridedPass(t, row, col0, o0, k, j); }
+      }
     }
   }
   // out[n, o0 + r, y, x0 ..]: rows past O and columns past OW are not stored

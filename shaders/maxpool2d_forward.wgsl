@@ -1,17 +1,21 @@
-// maxpool2d_forward.wgsl: non-overlapping max pooling (Theano's max_pool_2d).
-//   out[n,c,y,x] = max_{i<PH, j<PW, inside the image} in[n,c,y*PH+i,x*PW+j]
-// Letters: N batch (params.count), C channels, H x W input, PH x PW window (= stride),
-//   OH x OW output: floor(H/PH) x floor(W/PW) with ignoreBorder, else ceil (partial windows kept).
+// maxpool2d_forward.wgsl: max pooling with strides (Theano's max_pool_2d when the stride
+// equals the window; overlapping windows when it is smaller).
+//   out[n,c,y,x] = max_{i<PH, j<PW, inside the image} in[n,c,y*SH+i,x*SW+j]
+// Letters: N batch (params.count), C channels, H x W input, PH x PW window, SH x SW stride,
+//   OH x OW output (poolOutputSize in cpu/maxpool2d.ts: ignoreBorder drops partial windows,
+//   else they are kept). The first maximum in row-major order is taken (strict >), as the
+//   backward pass assumes.
 // Bindings: 0 params (count), 1 in [N,C,H,W], 2 out [N,C,OH,OW].
 // CPU twin: maxPool2dForward in cpu/maxpool2d.ts.
 // Dispatch: one invocation per output, linear index over (x, z) workgroups of 64.
-struct Params { count: u32, byte_offset: u32, scale: f32, lr: f32, momentum: f32, p0: u32, p1: u32, p2: u32 }
 
 override C: u32;
 override H: u32;
 override W: u32;
 override PH: u32;
 override PW: u32;
+override SH: u32;
+override SW: u32;
 override OH: u32;
 override OW: u32;
 
@@ -26,12 +30,12 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   if (k >= params.count * C * OH * OW) { return; }
   let xo = k % OW;
   let y = (k / OW) % OH;
-  let nc = k / (OW * OH);
-  let base = nc * H * W;
-  var best = inp[base + y * PH * W + xo * PW];
-  for (var r = y * PH; r < min(y * PH + PH, H); r++) {
-    for (var q = xo * PW; q < min(xo * PW + PW, W); q++) {
-      best = max(best, inp[base + r * W + q]);
+  let base = (k / (OW * OH)) * H * W;
+  var best = inp[base + y * SH * W + xo * SW];
+  for (var r = y * SH; r < min(y * SH + PH, H); r++) {
+    for (var q = xo * SW; q < min(xo * SW + PW, W); q++) {
+      let v = inp[base + r * W + q];
+      best = select(best, v, v > best);
     }
   }
   out[k] = best;
