@@ -171,7 +171,15 @@ function pool(name: string, d: PoolDims): OpCase[] {
     ignoreBorder: d.ignoreBorder,
   };
   const shape = `${N}x${d.C}x${d.H}x${d.W} / ${d.PH}x${d.PW}`;
-  const poolStage = () => new PoolStage([d.C, d.H, d.W], [d.C, OH, OW], d.PH, d.PW, null, N);
+  const poolStage = () =>
+    new PoolStage({
+      inShape: [d.C, d.H, d.W],
+      outShape: [d.C, OH, OW],
+      poolH: d.PH,
+      poolW: d.PW,
+      strideH: d.PH,
+      strideW: d.PW,
+    }, null, N);
   return [
     {
       group: `maxpool2d forward ${name}`,

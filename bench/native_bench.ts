@@ -63,7 +63,7 @@ function convStage(name: string, C: number, H: number, O: number, first: boolean
   const dOut = rand(outSize, -1e-3, 1e-3);
   const dx = first ? null : new Float32Array(x.length);
   const dw = new Float32Array(w.length), db = new Float32Array(O);
-  const pool = { poolH: 2, poolW: 2, ignoreBorder: true };
+  const pool = { poolH: 2, poolW: 2, strideH: 2, strideW: 2, outH: PH, outW: PH };
   const fused = async () => {
     const stage = new ConvStage(blas!, s, pool, "tanh", !first);
     const out = new Float32Array(outSize);
@@ -75,7 +75,18 @@ function convStage(name: string, C: number, H: number, O: number, first: boolean
   };
   const unfused = async () => {
     const conv = new ConvStage(blas!, s, null, null, !first);
-    const pl = new PoolStage([O, OH, OH], [O, PH, PH], 2, 2, null, B);
+    const pl = new PoolStage(
+      {
+        inShape: [O, OH, OH],
+        outShape: [O, PH, PH],
+        poolH: 2,
+        poolW: 2,
+        strideH: 2,
+        strideW: 2,
+      },
+      null,
+      B,
+    );
     const convOut = new Float32Array(convSize), pooled = new Float32Array(outSize);
     const out = new Float32Array(outSize), dPooled = new Float32Array(outSize);
     const dConv = new Float32Array(convSize);

@@ -12,11 +12,31 @@
  * Skipped, with a printed reason, where no CBLAS can be loaded (or without --allow-ffi).
  */
 import assert from "node:assert/strict";
-import { conv2dBackward, conv2dForward, type Conv2DShape } from "../cpu/conv2d.ts";
-import { maxPool2dBackward, maxPool2dForward, type MaxPool2DShape } from "../cpu/maxpool2d.ts";
+import {
+  conv2dBackward,
+  conv2dForward,
+  conv2dOutputSize,
+  conv2dPadding,
+  type Conv2DShape,
+} from "../cpu/conv2d.ts";
+import {
+  maxPool2dBackward,
+  maxPool2dForward,
+  maxPool2dOutputSize,
+  type MaxPool2DShape,
+} from "../cpu/maxpool2d.ts";
 import { denseBackward, denseForward } from "../cpu/dense.ts";
+import { avgPool2dBackward, avgPool2dForward } from "../cpu/avgpool2d.ts";
+import {
+  batchNormBackward,
+  batchNormForwardEval,
+  batchNormForwardTrain,
+} from "../cpu/batchnorm.ts";
+import { dropoutBackward, dropoutForward, dropoutKey } from "../cpu/dropout.ts";
+import type { DropoutPlan } from "../src/backend.ts";
 import { tanhBackward, tanhForward } from "../cpu/tanh.ts";
 import { sigmoidBackward, sigmoidForward } from "../cpu/sigmoid.ts";
+import { reluBackward, reluForward } from "../cpu/relu.ts";
 import { RandomState } from "../src/random.ts";
 import {
   type Blas,
@@ -27,7 +47,9 @@ import {
 import { col2im, im2col } from "../src/backends/native/im2col.ts";
 import { ConvStage } from "../src/backends/native/conv.ts";
 import { DenseStage } from "../src/backends/native/dense.ts";
-import { PoolStage } from "../src/backends/native/pool.ts";
+import { BatchNormStage } from "../src/backends/native/batchnorm.ts";
+import { STAGES } from "../src/backends/native/stages.ts";
+import { AvgPoolStage, PoolStage } from "../src/backends/native/pool.ts";
 import type { Activation } from "../src/backends/native/pointwise.ts";
 import { assertAllClose } from "./_assert.ts";
 
@@ -48,12 +70,14 @@ function rand(rng: RandomState, n: number, lo = -1, hi = 1): Float32Array {
 function act(kind: Activation, y: Float32Array, x: Float32Array): void {
   if (kind === "tanh") tanhForward(y, x);
   else if (kind === "sigmoid") sigmoidForward(y, x);
+  else if (kind === "relu") reluForward(y, x);
   else y.set(x);
 }
 
 function actBack(kind: Activation, dx: Float32Array, dy: Float32Array, y: Float32Array): void {
   if (kind === "tanh") tanhBackward(dx, dy, y);
   else if (kind === "sigmoid") sigmoidBackward(dx, dy, y);
+  else if (kind === "relu") reluBackward(dx, dy, y);
   else dx.set(dy);
 }
 
@@ -155,10 +179,19 @@ Deno.test({
   },
 });
 
+/** A pooling case: window, optional strides (default: the window), border mode. */
+interface PoolCase {
+  poolH: number;
+  poolW: number;
+  ignoreBorder: boolean;
+  strideH?: number;
+  strideW?: number;
+}
+
 /** Conv [+ pool] [+ act] through ConvStage and through the cpu/ chain, forward and backward. */
 async function checkConvStage(
   s: Conv2DShape,
-  pool: { poolH: number; poolW: number; ignoreBorder: boolean } | null,
+  pool: PoolCase | null,
   kind: Activation,
   seed: number,
   n = s.batch,
@@ -175,21 +208,24 @@ async function checkConvStage(
   const b = rand(rng, O, -0.5, 0.5);
   // reference chain on n samples
   const cs = { ...s, batch: n };
-  const OH = H - KH + 1, OW = W - KW + 1;
+  const { outH: OH, outW: OW } = conv2dOutputSize(cs);
   const conv = new Float32Array(n * O * OH * OW);
   conv2dForward(conv, x.subarray(0, n * C * H * W), w, b, cs);
   let pre = conv;
   let ps: MaxPool2DShape | null = null;
+  let fused = null;
   if (pool) {
     ps = { batch: n, channels: O, height: OH, width: OW, ...pool };
-    const round = pool.ignoreBorder ? Math.floor : Math.ceil;
-    pre = new Float32Array(n * O * round(OH / pool.poolH) * round(OW / pool.poolW));
+    const { outH, outW } = maxPool2dOutputSize(ps);
+    pre = new Float32Array(n * O * outH * outW);
     maxPool2dForward(pre, conv, ps);
+    const { poolH, poolW, strideH = poolH, strideW = poolW } = pool;
+    fused = { poolH, poolW, strideH, strideW, outH, outW };
   }
   const expected = new Float32Array(pre.length);
   act(kind, expected, pre);
 
-  const stage = new ConvStage(blas!, s, pool, kind, true, chunk, pipelined, wide);
+  const stage = new ConvStage(blas!, s, fused, kind, true, chunk, pipelined, wide);
   assert.equal(stage.outSize * n, expected.length, label);
   const out = new Float32Array(s.batch * stage.outSize).fill(NaN);
   await stage.forward(out, x, w, b, n);
@@ -364,18 +400,37 @@ Deno.test({
 });
 
 Deno.test({
-  name: "native maxpool (+ activation) against cpu/maxpool2d, both modes, with exact ties",
+  name:
+    "native maxpool (+ activation) against cpu/maxpool2d, both modes, strides, overlapping windows, exact ties",
   ignore,
   fn() {
     const rng = new RandomState(40);
-    const cases: [number, number, number, number, number, number, boolean, Activation][] = [
+    type Case = [
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+      boolean,
+      Activation,
+      number?,
+      number?,
+    ];
+    const cases: Case[] = [
       [2, 20, 24, 24, 2, 2, true, "tanh"],
       [2, 3, 7, 5, 2, 2, false, null],
       [2, 3, 7, 5, 2, 2, true, "sigmoid"],
       [3, 2, 5, 9, 3, 2, false, "tanh"],
       [1, 1, 4, 4, 4, 4, true, null],
+      // overlapping windows (3x3 stride 2, the gradient of a shared maximum adds up), strides
+      // larger than the window, partial windows, relu
+      [2, 3, 9, 8, 3, 3, true, null, 2, 2],
+      [2, 3, 9, 8, 3, 3, false, "relu", 2, 2],
+      [2, 2, 7, 10, 2, 3, false, null, 3, 1],
+      [1, 2, 6, 6, 2, 2, true, "relu", 1, 1],
     ];
-    for (const [N, C, H, W, ph, pw, ignoreBorder, kind] of cases) {
+    for (const [N, C, H, W, ph, pw, ignoreBorder, kind, sh = ph, sw = pw] of cases) {
       const s: MaxPool2DShape = {
         batch: N,
         channels: C,
@@ -383,17 +438,26 @@ Deno.test({
         width: W,
         poolH: ph,
         poolW: pw,
+        strideH: sh,
+        strideW: sw,
         ignoreBorder,
       };
       const label = `pool ${JSON.stringify(s)} ${kind}`;
       // values on a coarse grid so that windows hold exact ties
       const x = Float32Array.from(rng.randint(-3, 3, N * C * H * W), (v) => v / 2);
-      const round = ignoreBorder ? Math.floor : Math.ceil;
-      const OH = round(H / ph), OW = round(W / pw);
+      const { outH: OH, outW: OW } = maxPool2dOutputSize(s);
       const pooled = new Float32Array(N * C * OH * OW), expected = new Float32Array(pooled.length);
       maxPool2dForward(pooled, x, s);
       act(kind, expected, pooled);
-      const stage = new PoolStage([C, H, W], [C, OH, OW], ph, pw, kind, N);
+      const geometry = {
+        inShape: [C, H, W],
+        outShape: [C, OH, OW],
+        poolH: ph,
+        poolW: pw,
+        strideH: sh,
+        strideW: sw,
+      };
+      const stage = new PoolStage(geometry, kind, N);
       const out = new Float32Array(expected.length).fill(NaN);
       stage.forward(out, x, N);
       const tol = { rtol: kind ? 1e-6 : 0, atol: 0 };
@@ -406,5 +470,232 @@ Deno.test({
       stage.backward(dx, dOut, out, N);
       assertAllClose(dx, eDx, { ...tol, msg: `${label} dx` });
     }
+  },
+});
+
+Deno.test({
+  name:
+    "native conv2d: zero padding and strides ('same' 3x3, even kernels, stride 2, fused pools) against cpu/conv2d",
+  ignore,
+  async fn() {
+    const s = (
+      batch: number,
+      C: number,
+      H: number,
+      W: number,
+      O: number,
+      kh: number,
+      kw: number,
+      stride: [number, number],
+      padding: "same" | "valid" | number | [number, number],
+    ) => {
+      const pad = conv2dPadding(padding, kh, kw, stride[0], stride[1]);
+      return {
+        batch,
+        inChannels: C,
+        height: H,
+        width: W,
+        outChannels: O,
+        kernelH: kh,
+        kernelW: kw,
+        strideH: stride[0],
+        strideW: stride[1],
+        padTop: pad.top,
+        padLeft: pad.left,
+        padBottom: pad.bottom,
+        padRight: pad.right,
+      };
+    };
+    const pool = (p: number, stride: number, ignoreBorder: boolean): PoolCase => ({
+      poolH: p,
+      poolW: p,
+      strideH: stride,
+      strideW: stride,
+      ignoreBorder,
+    });
+    // the modern network's layers, small batches
+    await checkConvStage(s(3, 1, 28, 28, 8, 3, 3, [1, 1], "same"), null, "relu", 50);
+    await checkConvStage(s(2, 8, 14, 14, 16, 3, 3, [1, 1], "same"), pool(2, 2, true), "relu", 51);
+    await checkConvStage(s(3, 4, 9, 7, 5, 3, 3, [1, 1], "same"), pool(3, 2, false), null, 52);
+    // even kernels: the extra row and column go below and right
+    await checkConvStage(s(2, 2, 6, 7, 3, 2, 4, [1, 1], "same"), null, "tanh", 53);
+    // strides, with and without padding, a partial batch
+    await checkConvStage(s(3, 3, 11, 10, 4, 3, 3, [2, 2], 1), null, null, 54, 2);
+    await checkConvStage(s(2, 2, 9, 12, 3, 3, 2, [2, 3], "valid"), null, "sigmoid", 55);
+    await checkConvStage(s(2, 2, 8, 9, 3, 2, 3, [1, 2], [2, 1]), pool(2, 2, false), "relu", 56);
+    // chunks, pipelined or not, wide or dense im2col on a padded input
+    for (const chunk of [1, 3]) {
+      for (const pipelined of [true, false]) {
+        for (const wide of [false, true]) {
+          const sh = s(5, 3, 7, 6, 4, 3, 3, [1, 1], "same");
+          await checkConvStage(sh, pool(2, 2, false), "relu", 57, 5, chunk, pipelined, wide);
+          await checkConvStage(sh, null, null, 58, 4, chunk, pipelined, wide);
+        }
+      }
+    }
+  },
+});
+
+Deno.test({
+  name: "native avgpool (windows, strides, partial windows, global) against cpu/avgpool2d",
+  ignore,
+  fn() {
+    const rng = new RandomState(60);
+    // [N, C, H, W, pool, stride, ignoreBorder]
+    const cases: [number, number, number, number, number, number, boolean][] = [
+      [2, 3, 8, 8, 2, 2, true],
+      [2, 3, 7, 5, 2, 2, false],
+      [2, 2, 9, 8, 3, 2, false],
+      [1, 2, 7, 9, 2, 3, false],
+      [3, 4, 6, 5, 6, 6, true], // not global (5 < 6 drops the only window): [C, 0, 0]
+      [3, 4, 6, 5, 0, 0, true], // global: the whole plane
+    ];
+    for (const [N, C, H, W, p, st, ignoreBorder] of cases) {
+      const global = p === 0;
+      const s = {
+        batch: N,
+        channels: C,
+        height: H,
+        width: W,
+        poolH: global ? H : p,
+        poolW: global ? W : p,
+        strideH: global ? H : st,
+        strideW: global ? W : st,
+        ignoreBorder,
+      };
+      const label = `avgpool ${JSON.stringify(s)}`;
+      const { outH, outW } = maxPool2dOutputSize(s);
+      const x = rand(rng, N * C * H * W), expected = new Float32Array(N * C * outH * outW);
+      avgPool2dForward(expected, x, s);
+      const stage = new AvgPoolStage({
+        inShape: [C, H, W],
+        outShape: global ? [C] : [C, outH, outW],
+        ...s,
+      }, N);
+      assert.equal(stage.outSize * N, expected.length, label);
+      const out = new Float32Array(expected.length).fill(NaN);
+      stage.forward(out, x, N);
+      assertAllClose(out, expected, { ...FWD, msg: `${label} forward` });
+      const dOut = rand(rng, out.length), eDx = new Float32Array(x.length);
+      avgPool2dBackward(eDx, dOut, s);
+      const dx = new Float32Array(x.length).fill(NaN);
+      stage.backward(dx, dOut, N);
+      assertAllClose(dx, eDx, { ...FWD, msg: `${label} dx` });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "native batchnorm (+ activation): training, running averages, evaluation, backward against cpu/batchnorm",
+  ignore,
+  fn() {
+    const rng = new RandomState(70);
+    // [N (buffers), n (used), C, P, act]
+    const cases: [number, number, number, number, Activation][] = [
+      [4, 4, 3, 25, null],
+      [5, 3, 2, 7, "relu"],
+      [6, 6, 16, 1, "relu"], // features (BatchNorm1D)
+      [2, 2, 4, 9, "tanh"],
+    ];
+    for (const [N, n, C, P, kind] of cases) {
+      const label = `batchnorm N=${N} n=${n} C=${C} P=${P} ${kind}`;
+      const s = { batch: n, channels: C, positions: P }, eps = 1e-5, momentum = 0.1;
+      const x = rand(rng, N * C * P, -2, 3), len = n * C * P;
+      const gamma = rand(rng, C, 0.5, 1.5), beta = rand(rng, C, -0.5, 0.5);
+      const rm0 = rand(rng, C, -0.2, 0.2), rv0 = rand(rng, C, 0.5, 2);
+      // reference
+      const eRm = rm0.slice(), eRv = rv0.slice(), pre = new Float32Array(len);
+      const saveMean = new Float32Array(C), saveInvStd = new Float32Array(C);
+      batchNormForwardTrain(
+        pre,
+        x.subarray(0, len),
+        gamma,
+        beta,
+        eRm,
+        eRv,
+        saveMean,
+        saveInvStd,
+        s,
+        eps,
+        momentum,
+      );
+      const expected = new Float32Array(len);
+      act(kind, expected, pre);
+      const t = {
+        gamma,
+        beta,
+        dGamma: new Float32Array(C).fill(NaN),
+        dBeta: new Float32Array(C).fill(NaN),
+        runningMean: rm0.slice(),
+        runningVar: rv0.slice(),
+      };
+      const stage = new BatchNormStage(C, P, eps, momentum, kind, t, N);
+      const out = new Float32Array(N * C * P).fill(NaN);
+      stage.forward(out, x, n, true);
+      assertAllClose(out.subarray(0, len), expected, { ...FWD, msg: `${label} forward` });
+      assertAllClose(t.runningMean, eRm, { ...FWD, msg: `${label} running mean` });
+      assertAllClose(t.runningVar, eRv, { ...FWD, msg: `${label} running var` });
+      // backward of the training forward
+      const dOut = rand(rng, N * C * P), dPre = new Float32Array(len);
+      actBack(kind, dPre, dOut.subarray(0, len), expected);
+      const eDx = new Float32Array(len), eDg = new Float32Array(C), eDb = new Float32Array(C);
+      batchNormBackward(eDx, eDg, eDb, dPre, x.subarray(0, len), gamma, saveMean, saveInvStd, s);
+      const dx = new Float32Array(N * C * P).fill(NaN);
+      stage.backward(dx, dOut, x, out, n);
+      assertAllClose(dx.subarray(0, len), eDx, { ...BWD, msg: `${label} dx` });
+      assertAllClose(t.dGamma, eDg, { ...BWD, msg: `${label} dgamma` });
+      assertAllClose(t.dBeta, eDb, { ...BWD, msg: `${label} dbeta` });
+      // evaluation: running statistics, which stay as they are
+      const ePre = new Float32Array(len), eEval = new Float32Array(len);
+      batchNormForwardEval(ePre, x.subarray(0, len), gamma, beta, eRm, eRv, s, eps);
+      act(kind, eEval, ePre);
+      const rm = t.runningMean.slice();
+      stage.forward(out, x, n, false);
+      assertAllClose(out.subarray(0, len), eEval, { ...FWD, msg: `${label} evaluation` });
+      assert.deepEqual(t.runningMean, rm, `${label}: evaluation changed the running mean`);
+    }
+  },
+});
+
+Deno.test({
+  name: "native dropout: the mask of cpu/dropout (bit-identical), identity in evaluation",
+  ignore,
+  async fn() {
+    const rng = new RandomState(80);
+    const plan: DropoutPlan = {
+      kind: "dropout",
+      name: "drop3",
+      inShape: [4, 5],
+      outShape: [4, 5],
+      rate: 0.4,
+      index: 3,
+    };
+    const stage = STAGES.dropout.make(plan, { pool: null, act: null }, {
+      blas: blas!,
+      batch: 6,
+      first: false,
+      param: () => {
+        throw new Error("dropout has no parameters");
+      },
+      state: () => {
+        throw new Error("dropout has no state");
+      },
+    });
+    const n = 5, len = n * 20, x = rand(rng, 6 * 20), dOut = rand(rng, 6 * 20);
+    const run = { training: true, seed: 1234, step: 7 };
+    const key = dropoutKey(run.seed, run.step, plan.index);
+    const expected = new Float32Array(len), eDx = new Float32Array(len);
+    dropoutForward(expected, x.subarray(0, len), plan.rate, key);
+    dropoutBackward(eDx, dOut.subarray(0, len), plan.rate, key);
+    const out = new Float32Array(6 * 20).fill(NaN), dx = new Float32Array(6 * 20).fill(NaN);
+    await stage.forward(x, out, n, run);
+    assert.deepEqual(out.subarray(0, len), expected);
+    await stage.backward(dx, dOut, x, out, n);
+    assert.deepEqual(dx.subarray(0, len), eDx);
+    const dropped = expected.filter((v) => v === 0).length;
+    assert.ok(dropped > 20 && dropped < 60, `dropped ${dropped} of ${len}`);
+    await stage.forward(x, out, n, { ...run, training: false });
+    assert.deepEqual(out.subarray(0, len), x.subarray(0, len));
   },
 });

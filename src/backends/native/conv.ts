@@ -1,6 +1,11 @@
 /**
- * A convolution stage of the native backend: Conv2D, optionally followed by MaxPool2D
- * and/or an activation, fused.
+ * A convolution stage of the native backend: Conv2D (with strides and zero padding),
+ * optionally followed by MaxPool2D and/or an activation, fused.
+ *
+ * A padded convolution copies each chunk of its input into a zero-bordered buffer and runs
+ * the valid convolution on it (and crops the input gradient back out of a padded one), so
+ * a 3x3 "same" convolution with stride 1 keeps the wide im2col layout below: one memcpy per
+ * kernel tap, channel and sample.
  *
  * The batch is processed in chunks of `Nc` samples sized so that a chunk's im2col matrix stays
  * in L2 (measured: the first LeNet conv, K = 25, runs its GEMMs 3-4x faster on a cache-hot
@@ -32,7 +37,7 @@
  */
 import type { Conv2DShape } from "../../../cpu/conv2d.ts";
 import type { Blas } from "./blas.ts";
-import { col2im, col2imWide, im2col, im2colWide, wideColumns } from "./im2col.ts";
+import { col2im, col2imWide, im2col, im2colWide, unfoldOutput, wideColumns } from "./im2col.ts";
 import {
   activateInPlace,
   type Activation,
@@ -41,14 +46,20 @@ import {
   type PoolGeometry,
 } from "./pointwise.ts";
 
-/** A pooling fused after the convolution. */
+/** A max pooling fused after the convolution. */
 export interface FusedPool {
-  /** Window height (= vertical stride). */
+  /** Window height. */
   poolH: number;
-  /** Window width (= horizontal stride). */
+  /** Window width. */
   poolW: number;
-  /** Theano's `ignore_border`: true drops partial windows at the border. */
-  ignoreBorder: boolean;
+  /** Vertical stride. */
+  strideH: number;
+  /** Horizontal stride. */
+  strideW: number;
+  /** Pooled plane height (the plan's, partial windows included or not). */
+  outH: number;
+  /** Pooled plane width. */
+  outW: number;
 }
 
 /** Bytes of one chunk's im2col matrix aimed at (L2 is 1-2 MiB on current x86 cores). */
@@ -69,11 +80,20 @@ export class ConvStage {
   /** Samples per chunk. */
   readonly chunk: number;
   readonly #blas: Blas;
+  /** The valid convolution run: on the padded input when there is padding. */
   readonly #s: Conv2DShape;
+  /** The input planes `[H, W]` and their place `[padTop, padLeft]` in the padded planes, or null. */
+  readonly #pad: { H: number; W: number; top: number; left: number } | null;
+  /** A chunk of zero-padded input (forward) and of padded input gradient (backward). */
+  readonly #xPad: Float32Array;
+  readonly #dxPad: Float32Array;
   readonly #pool: FusedPool | null;
   readonly #act: Activation;
   readonly #outH: number;
   readonly #outW: number;
+  /** The convolution's output plane (before pooling). */
+  readonly #convH: number;
+  readonly #convW: number;
   readonly #P: number;
   /** Columns per sample in `#cols` and `#y`: P, or more in the wide layout. */
   readonly #Q: number;
@@ -99,7 +119,7 @@ export class ConvStage {
    * Allocates every buffer for `s.batch` samples.
    *
    * @param blas The BLAS to call.
-   * @param s The convolution shape, `batch` = the largest batch.
+   * @param shape The convolution shape, `batch` = the largest batch.
    * @param pool A max pooling fused after the convolution, or null.
    * @param act An activation fused last, or null.
    * @param needInputGrad False for the first stage (no dx, no dCols buffers).
@@ -113,7 +133,7 @@ export class ConvStage {
    */
   constructor(
     blas: Blas,
-    s: Conv2DShape,
+    shape: Conv2DShape,
     pool: FusedPool | null,
     act: Activation,
     needInputGrad: boolean,
@@ -125,22 +145,39 @@ export class ConvStage {
     this.#pipelined = pipelined;
     this.#pipelinedBackward = pipelinedBackward;
     this.#blas = blas;
+    const { padTop: top = 0, padLeft: left = 0, padBottom = 0, padRight = 0 } = shape;
+    const padded = top + left + padBottom + padRight > 0;
+    const s: Conv2DShape = {
+      ...shape,
+      height: shape.height + top + padBottom,
+      width: shape.width + left + padRight,
+      padTop: 0,
+      padLeft: 0,
+      padBottom: 0,
+      padRight: 0,
+    };
     this.#s = s;
+    this.#pad = padded ? { H: shape.height, W: shape.width, top, left } : null;
     this.#pool = pool;
     this.#act = act;
-    const OH = s.height - s.kernelH + 1, OW = s.width - s.kernelW + 1;
+    const { outH: OH, outW: OW } = unfoldOutput(s);
+    this.#convH = OH;
+    this.#convW = OW;
     const K = s.inChannels * s.kernelH * s.kernelW, P = OH * OW;
+    const stride1 = (s.strideH ?? 1) === 1 && (s.strideW ?? 1) === 1;
     this.#P = P;
     this.#K = K;
-    this.#wide = wide ?? wideColumns(s) <= (1 + WIDE_MAX_EXTRA) * P;
+    this.#wide = stride1 && (wide ?? wideColumns(s) <= (1 + WIDE_MAX_EXTRA) * P);
     const Q = this.#Q = this.#wide ? wideColumns(s) : P;
     this.#rowStride = this.#wide ? s.width : OW;
-    this.#inSize = s.inChannels * s.height * s.width;
+    this.#inSize = shape.inChannels * shape.height * shape.width;
     this.chunk = Math.max(1, Math.min(s.batch, chunk ?? Math.floor(CHUNK_BYTES / (4 * K * Q))));
-    const round = pool?.ignoreBorder ? Math.floor : Math.ceil;
-    this.#outH = pool ? round(OH / pool.poolH) : OH;
-    this.#outW = pool ? round(OW / pool.poolW) : OW;
+    this.#outH = pool ? pool.outH : OH;
+    this.#outW = pool ? pool.outW : OW;
     this.outSize = s.outChannels * this.#outH * this.#outW;
+    const padSize = padded ? this.chunk * s.inChannels * s.height * s.width : 0;
+    this.#xPad = new Float32Array(padSize);
+    this.#dxPad = new Float32Array(needInputGrad ? padSize : 0);
     const chunkNP = this.chunk * Q, dColsSize = needInputGrad ? K * chunkNP : 0;
     this.#cols = new Float32Array(K * s.batch * Q);
     this.#y = [
@@ -178,7 +215,12 @@ export class ConvStage {
       for (let c = 0, n0 = 0; n0 < n; c++, n0 += this.chunk) {
         const nc = Math.min(this.chunk, n - n0), NP = nc * Q, y = this.#y[c & 1];
         const cols = this.#cols.subarray(K * n0 * Q, K * (n0 + nc) * Q);
-        unfold(cols, x, { ...this.#s, batch: nc }, 0, n0 * this.#inSize);
+        if (this.#pad) {
+          this.#padChunk(x, n0, nc);
+          unfold(cols, this.#xPad, { ...this.#s, batch: nc }, 0, 0);
+        } else {
+          unfold(cols, x, { ...this.#s, batch: nc }, 0, n0 * this.#inSize);
+        }
         await gemm;
         gemm = this.#gemm(pipelined, false, false, O, NP, K, w, K, cols, NP, 0, y, NP);
         // meanwhile: the previous chunk's epilogue
@@ -254,10 +296,12 @@ export class ConvStage {
       const g: PoolGeometry = {
         batch: nc,
         channels: O,
-        height: this.#s.height - this.#s.kernelH + 1,
-        width: this.#s.width - this.#s.kernelW + 1,
+        height: this.#convH,
+        width: this.#convW,
         poolH: this.#pool.poolH,
         poolW: this.#pool.poolW,
+        strideH: this.#pool.strideH,
+        strideW: this.#pool.strideW,
         outH: this.#outH,
         outW: this.#outW,
         nStride: Q, // Y is [O, Nc·Q]: sample i of channel o at o·Nc·Q + i·Q
@@ -285,6 +329,7 @@ export class ConvStage {
   #scatter(dy: Float32Array, dPre: Float32Array, n0: number, nc: number): void {
     const O = this.#s.outChannels, Q = this.#Q, NP = nc * Q, outSize = this.outSize;
     const outP = this.#outH * this.#outW, dbSum = this.#dbSum, argmax = this.#argmax;
+    // += : overlapping windows may share a maximum
     // the positions no output comes from get zero (the GEMMs read the wide layout's too)
     if (this.#pool || this.#wide) dy.fill(0, 0, O * NP);
     if (this.#pool) {
@@ -294,7 +339,7 @@ export class ConvStage {
           let sum = 0;
           for (let k = base; k < base + outP; k++) {
             const g = dPre[k];
-            dy[argmax[k]] = g;
+            dy[argmax[k]] += g;
             sum += g;
           }
           dbSum[o] += sum;
@@ -320,7 +365,34 @@ export class ConvStage {
 
   #col2im(dx: Float32Array, dCols: Float32Array, c: number, nc: number): void {
     const fold = this.#wide ? col2imWide : col2im;
-    fold(dx, dCols, { ...this.#s, batch: nc }, c * this.chunk * this.#inSize);
+    if (this.#pad) {
+      fold(this.#dxPad, dCols, { ...this.#s, batch: nc }, 0);
+      this.#cropChunk(dx, c * this.chunk, nc);
+    } else {
+      fold(dx, dCols, { ...this.#s, batch: nc }, c * this.chunk * this.#inSize);
+    }
+  }
+
+  /** Copies samples `n0 .. n0 + nc - 1` of `x` into the interior of the zero-bordered `#xPad`. */
+  #padChunk(x: Float32Array, n0: number, nc: number): void {
+    const { H, W, top, left } = this.#pad!, Hp = this.#s.height, Wp = this.#s.width;
+    const planes = nc * this.#s.inChannels, xp = this.#xPad;
+    for (let p = 0, src = n0 * this.#inSize; p < planes; p++) {
+      for (let y = 0, dst = p * Hp * Wp + top * Wp + left; y < H; y++, dst += Wp) {
+        for (let q = 0; q < W; q++) xp[dst + q] = x[src++];
+      }
+    }
+  }
+
+  /** Writes the interior of the padded gradient `#dxPad` to samples `n0 ..` of `dx`. */
+  #cropChunk(dx: Float32Array, n0: number, nc: number): void {
+    const { H, W, top, left } = this.#pad!, Hp = this.#s.height, Wp = this.#s.width;
+    const planes = nc * this.#s.inChannels, dp = this.#dxPad;
+    for (let p = 0, dst = n0 * this.#inSize; p < planes; p++) {
+      for (let y = 0, src = p * Hp * Wp + top * Wp + left; y < H; y++, src += Wp) {
+        for (let q = 0; q < W; q++) dx[dst++] = dp[src + q];
+      }
+    }
   }
 
   /** `C = A·B + beta·C` on another thread when pipelined, else now. */

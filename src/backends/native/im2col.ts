@@ -1,14 +1,30 @@
 /**
- * im2col and col2im for a valid, stride-1 convolution over a whole batch, so that the
- * convolution becomes one GEMM: `Y[O, N·P] = W[O, C·KH·KW] · cols[C·KH·KW, N·P]`.
+ * im2col and col2im for a valid (unpadded) convolution with strides over a whole batch, so
+ * that the convolution becomes one GEMM: `Y[O, N·P] = W[O, C·KH·KW] · cols[C·KH·KW, N·P]`.
+ * A padded convolution runs these on a zero-padded copy of its input (see `conv.ts`).
  *
- * Dimension letters: N batch, C channels, H x W input, KH x KW kernel, OH x OW output,
- * P = OH·OW. `x` is NCHW; `cols` is row-major `[C·KH·KW, N·P]`:
- *   cols[(c·KH + i)·KW + j, n·P + y·OW + x] = x[n, c, y + i, x + j]
+ * Dimension letters: N batch, C channels, H x W input, KH x KW kernel, SH x SW strides,
+ * OH = floor((H - KH) / SH) + 1 (likewise OW), P = OH·OW. `x` is NCHW; `cols` is row-major
+ * `[C·KH·KW, N·P]`:
+ *   cols[(c·KH + i)·KW + j, n·P + y·OW + x] = x[n, c, y·SH + i, x·SW + j]
  *
  * @module
  */
 import type { Conv2DShape } from "../../../cpu/conv2d.ts";
+
+/**
+ * Output plane of a valid convolution with strides (the padding of `s` is ignored: these
+ * loops run on an already padded input).
+ *
+ * @param s The shape.
+ * @returns `{ outH: floor((H - KH) / SH) + 1, outW: floor((W - KW) / SW) + 1 }`.
+ */
+export function unfoldOutput(s: Conv2DShape): { outH: number; outW: number } {
+  return {
+    outH: Math.floor((s.height - s.kernelH) / (s.strideH ?? 1)) + 1,
+    outW: Math.floor((s.width - s.kernelW) / (s.strideW ?? 1)) + 1,
+  };
+}
 
 /**
  * Unfolds every receptive field of the batch into a column of `cols`. Writes `cols` in order;
@@ -28,21 +44,24 @@ export function im2col(
   xAt = 0,
 ): void {
   const { batch: N, inChannels: C, height: H, width: W, kernelH: KH, kernelW: KW } = s;
-  const OH = H - KH + 1, OW = W - KW + 1, HW = H * W, CHW = C * HW;
+  const { outH: OH, outW: OW } = unfoldOutput(s);
+  const SW = s.strideW ?? 1, rowStep = (s.strideH ?? 1) * W, HW = H * W, CHW = C * HW;
   let d = colsAt;
   for (let c = 0; c < C; c++) {
     for (let i = 0; i < KH; i++) {
       for (let j = 0; j < KW; j++) {
         for (let n = 0, src = xAt + c * HW + i * W + j; n < N; n++, src += CHW) {
           for (let y = 0; y < OH; y++) {
-            let r = src + y * W, xo = 0;
-            for (; xo + 4 <= OW; xo += 4, r += 4, d += 4) {
-              cols[d] = x[r];
-              cols[d + 1] = x[r + 1];
-              cols[d + 2] = x[r + 2];
-              cols[d + 3] = x[r + 3];
+            let r = src + y * rowStep, xo = 0;
+            if (SW === 1) {
+              for (; xo + 4 <= OW; xo += 4, r += 4, d += 4) {
+                cols[d] = x[r];
+                cols[d + 1] = x[r + 1];
+                cols[d + 2] = x[r + 2];
+                cols[d + 3] = x[r + 3];
+              }
             }
-            for (; xo < OW; xo++) cols[d++] = x[r++];
+            for (; xo < OW; xo++, r += SW) cols[d++] = x[r];
           }
         }
       }
@@ -61,7 +80,8 @@ export function im2col(
  */
 export function col2im(dx: Float32Array, dCols: Float32Array, s: Conv2DShape, dxAt = 0): void {
   const { batch: N, inChannels: C, height: H, width: W, kernelH: KH, kernelW: KW } = s;
-  const OH = H - KH + 1, OW = W - KW + 1, HW = H * W, CHW = C * HW;
+  const { outH: OH, outW: OW } = unfoldOutput(s);
+  const SW = s.strideW ?? 1, rowStep = (s.strideH ?? 1) * W, HW = H * W, CHW = C * HW;
   dx.fill(0, dxAt, dxAt + N * CHW);
   let d = 0;
   for (let c = 0; c < C; c++) {
@@ -69,14 +89,16 @@ export function col2im(dx: Float32Array, dCols: Float32Array, s: Conv2DShape, dx
       for (let j = 0; j < KW; j++) {
         for (let n = 0, dst = dxAt + c * HW + i * W + j; n < N; n++, dst += CHW) {
           for (let y = 0; y < OH; y++) {
-            let r = dst + y * W, xo = 0;
-            for (; xo + 4 <= OW; xo += 4, r += 4, d += 4) {
-              dx[r] += dCols[d];
-              dx[r + 1] += dCols[d + 1];
-              dx[r + 2] += dCols[d + 2];
-              dx[r + 3] += dCols[d + 3];
+            let r = dst + y * rowStep, xo = 0;
+            if (SW === 1) {
+              for (; xo + 4 <= OW; xo += 4, r += 4, d += 4) {
+                dx[r] += dCols[d];
+                dx[r + 1] += dCols[d + 1];
+                dx[r + 2] += dCols[d + 2];
+                dx[r + 3] += dCols[d + 3];
+              }
             }
-            for (; xo < OW; xo++) dx[r++] += dCols[d++];
+            for (; xo < OW; xo++, r += SW) dx[r] += dCols[d++];
           }
         }
       }
@@ -87,7 +109,7 @@ export function col2im(dx: Float32Array, dCols: Float32Array, s: Conv2DShape, dx
 /**
  * Columns per sample of the "wide" layout of {@link im2colWide}: the output rows keep the
  * input's row stride W, so a sample spans `(OH - 1)·W + OW` columns, of which the
- * `W - OW` at the end of each output row but the last are unused.
+ * `W - OW` at the end of each output row but the last are unused. Stride 1 only.
  *
  * @param s The convolution shape.
  * @returns `(OH - 1)·W + OW`.

@@ -7,7 +7,7 @@
  */
 
 /** An activation fused after a layer, or none. */
-export type Activation = "tanh" | "sigmoid" | null;
+export type Activation = "tanh" | "sigmoid" | "relu" | null;
 
 /**
  * tanh rounded to float32 exactly as `Math.fround(Math.tanh(x))` (what `cpu/tanh.ts` stores
@@ -33,7 +33,8 @@ export function tanh(x: number): number {
 }
 
 /**
- * Applies an activation in place to `y[0, len)`: the values of `cpu/tanh.ts` and `cpu/sigmoid.ts`.
+ * Applies an activation in place to `y[0, len)`: the values of `cpu/tanh.ts`, `cpu/sigmoid.ts`
+ * and `cpu/relu.ts` (`x < 0 ? 0 : x`, so NaN stays NaN).
  *
  * @param act The activation; null does nothing.
  * @param y Values, overwritten.
@@ -52,12 +53,14 @@ export function activateInPlace(act: Activation, y: Float32Array, len: number): 
         y[k] = e / (1 + e);
       }
     }
+  } else if (act === "relu") {
+    for (let k = 0; k < len; k++) if (y[k] < 0) y[k] = 0;
   }
 }
 
 /**
- * `dPre[k] = dOut[k] · act'(x)` from the forward output `y`, for `k < len`; with no
- * activation a copy.
+ * `dPre[k] = dOut[k] · act'(x)` from the forward output `y`, for `k < len` (ReLU:
+ * `y > 0 ? dOut : 0`, PyTorch's `threshold_backward`); with no activation a copy.
  *
  * @param act The activation.
  * @param dPre Gradient w.r.t. the activation's input, overwritten (may be `dOut`).
@@ -76,6 +79,8 @@ export function activationBackward(
     for (let k = 0; k < len; k++) dPre[k] = dOut[k] * (1 - y[k] * y[k]);
   } else if (act === "sigmoid") {
     for (let k = 0; k < len; k++) dPre[k] = dOut[k] * y[k] * (1 - y[k]);
+  } else if (act === "relu") {
+    for (let k = 0; k < len; k++) dPre[k] = y[k] > 0 ? dOut[k] : 0;
   } else if (dPre !== dOut) {
     dPre.set(dOut.subarray(0, len));
   }
@@ -91,10 +96,14 @@ export interface PoolGeometry {
   height: number;
   /** Input plane width. */
   width: number;
-  /** Window height (= vertical stride). */
+  /** Window height. */
   poolH: number;
-  /** Window width (= horizontal stride). */
+  /** Window width. */
   poolW: number;
+  /** Vertical stride. */
+  strideH: number;
+  /** Horizontal stride. */
+  strideW: number;
   /** Output plane height. */
   outH: number;
   /** Output plane width. */
@@ -111,9 +120,11 @@ export interface PoolGeometry {
  * Max pooling, with an optional per-channel bias added first and an activation applied last:
  * `out[n, c, py, px] = act(max over the window of fround(x + bias[c]))`, NCHW, and
  * `argmax[…]` = the index into `x` of the FIRST maximum in row-major window order (strict
- * `>`), as `cpu/maxpool2d.ts`. Partial windows at the border are kept when `outH·poolH >
- * height` (Theano's `ignore_border=False`). With 2x2 windows that all lie inside the plane
- * (the tutorial's case) a straight-line path is taken.
+ * `>`), as `cpu/maxpool2d.ts`. Window (py, px) covers rows `py·strideH .. min(py·strideH +
+ * poolH, height) - 1` (likewise columns): windows may overlap, and partial windows at the
+ * border are kept when `outH`, `outW` say so (Theano's `ignore_border=False`). With 2x2
+ * windows moved by 2 that all lie inside the plane (the tutorial's case) a straight-line
+ * path is taken.
  *
  * @param out Output `[N, C, outH, outW]`, overwritten.
  * @param argmax Index into `x` of each output's maximum, overwritten.
@@ -131,9 +142,9 @@ export function maxPoolForward(
   act: Activation,
 ): void {
   const { batch: N, channels: C, height: H, width: W, poolH: PH, poolW: PW } = g;
-  const { outH: OH, outW: OW, nStride, cStride } = g;
+  const { strideH: SH, strideW: SW, outH: OH, outW: OW, nStride, cStride } = g;
   const R = g.rowStride ?? W;
-  const fast2x2 = PH === 2 && PW === 2 && 2 * OH <= H && 2 * OW <= W;
+  const fast2x2 = PH === 2 && PW === 2 && SH === 2 && SW === 2 && 2 * OH <= H && 2 * OW <= W;
   const outP = OH * OW;
   for (let c = 0; c < C; c++) {
     const b = bias === null ? 0 : bias[c];
@@ -159,9 +170,9 @@ export function maxPoolForward(
         }
       } else {
         for (let py = 0; py < OH; py++) {
-          const r0 = py * PH, r1 = Math.min(r0 + PH, H);
+          const r0 = py * SH, r1 = Math.min(r0 + PH, H);
           for (let px = 0; px < OW; px++) {
-            const c0 = px * PW, c1 = Math.min(c0 + PW, W);
+            const c0 = px * SW, c1 = Math.min(c0 + PW, W);
             let best = base + r0 * R + c0;
             let bestV = Math.fround(x[best] + b);
             for (let r = r0; r < r1; r++) {

@@ -1,0 +1,284 @@
+/**
+ * The native backend's one table from layer kind to stage: {@link STAGES}. A stage is one
+ * layer, or one layer with the layers after it that it fuses (a GEMM's epilogue pools and
+ * activates while it writes the output, a batch norm activates in the same pass); every
+ * stage has the same two methods, so the executor loops over them without knowing what
+ * they are.
+ *
+ * Which layers fuse is the table's `fuses` list: the kinds of the following layers a stage
+ * absorbs, in order, each optional. Adding a layer = one entry here (plus its loops).
+ *
+ * @module
+ */
+import type { LayerPlan, ParamSpec, Pool2DPlan } from "../../backend.ts";
+import { dropoutBackward, dropoutForward, dropoutKey } from "../../../cpu/dropout.ts";
+import { sizeOf } from "../host.ts";
+import type { Blas } from "./blas.ts";
+import { ConvStage } from "./conv.ts";
+import { DenseStage } from "./dense.ts";
+import { AvgPoolStage, PoolStage } from "./pool.ts";
+import { BatchNormStage } from "./batchnorm.ts";
+import { activateInPlace, type Activation, activationBackward } from "./pointwise.ts";
+
+/** What a forward pass is for. */
+export interface Run {
+  /** Training mode (batch statistics, dropout) or evaluation mode. */
+  training: boolean;
+  /** The model's seed (dropout masks). */
+  seed: number;
+  /** The step number (dropout masks). */
+  step: number;
+}
+
+/** One fused group of layers: the executor's unit of work. */
+export interface Stage {
+  /** Values per sample of the stage's output. */
+  readonly outSize: number;
+  /**
+   * Forward pass on `n` samples.
+   *
+   * @param x Input `[n, inSize]`.
+   * @param out Output `[n, outSize]`, overwritten.
+   */
+  forward(x: Float32Array, out: Float32Array, n: number, run: Run): void | Promise<void>;
+  /**
+   * Backward pass on the `n` samples of the last (training) forward: overwrites `dx` (when
+   * not null) and the gradients of the stage's parameters.
+   */
+  backward(
+    dx: Float32Array | null,
+    dOut: Float32Array,
+    x: Float32Array,
+    out: Float32Array,
+    n: number,
+  ): void | Promise<void>;
+}
+
+/** What a stage factory may use: the BLAS, the batch size, the tensors by plan name. */
+export interface StageContext {
+  /** The BLAS. */
+  blas: Blas;
+  /** The largest batch. */
+  batch: number;
+  /** True for the stage that reads the network's input (its input gradient is never needed). */
+  first: boolean;
+  /** A trained parameter's values and gradient. */
+  param(spec: ParamSpec): { value: Float32Array; grad: Float32Array };
+  /** A state tensor's values (batch norm's running statistics). */
+  state(spec: ParamSpec): Float32Array;
+}
+
+/** The layers a stage may absorb after its own. */
+export interface Fused {
+  /** A max pooling (convolution stages). */
+  pool: Pool2DPlan | null;
+  /** An activation. */
+  act: Activation;
+}
+
+type Fusable = "maxpool2d" | "activation";
+
+const FUSABLE: Record<Fusable, (l: LayerPlan) => boolean> = {
+  maxpool2d: (l) => l.kind === "maxpool2d",
+  activation: (l) => l.kind === "tanh" || l.kind === "sigmoid" || l.kind === "relu",
+};
+
+/** How one layer kind becomes a stage. */
+interface StageRule<L extends LayerPlan> {
+  /** Kinds of the following layers this stage absorbs, in order, each optional. */
+  fuses: readonly Fusable[];
+  /** Builds the stage. */
+  make(layer: L, fused: Fused, ctx: StageContext): Stage;
+}
+
+type Rules = { [K in LayerPlan["kind"]]: StageRule<Extract<LayerPlan, { kind: K }>> };
+
+const activationRule: StageRule<Extract<LayerPlan, { kind: "tanh" | "sigmoid" | "relu" }>> = {
+  fuses: [],
+  make: (layer) => {
+    const act = layer.kind, outSize = sizeOf(layer.outShape);
+    return {
+      outSize,
+      forward(x, out, n) {
+        out.set(x.subarray(0, n * outSize));
+        activateInPlace(act, out, n * outSize);
+      },
+      backward(dx, dOut, _x, out, n) {
+        if (dx) activationBackward(act, dx, dOut, out, n * outSize);
+      },
+    };
+  },
+};
+
+/** The table: layer kind → how it becomes a stage. */
+export const STAGES: Rules = {
+  conv2d: {
+    fuses: ["maxpool2d", "activation"],
+    make(layer, { pool, act }, ctx) {
+      const [C, H, W] = layer.inShape;
+      const w = ctx.param(layer.weight), b = ctx.param(layer.bias);
+      const op = new ConvStage(
+        ctx.blas,
+        {
+          batch: ctx.batch,
+          inChannels: C,
+          height: H,
+          width: W,
+          outChannels: layer.outShape[0],
+          kernelH: layer.kernelH,
+          kernelW: layer.kernelW,
+          strideH: layer.strideH,
+          strideW: layer.strideW,
+          padTop: layer.padTop,
+          padLeft: layer.padLeft,
+          padBottom: layer.padBottom,
+          padRight: layer.padRight,
+        },
+        pool && {
+          poolH: pool.poolH,
+          poolW: pool.poolW,
+          strideH: pool.strideH,
+          strideW: pool.strideW,
+          outH: pool.outShape.length === 3 ? pool.outShape[1] : 1,
+          outW: pool.outShape.length === 3 ? pool.outShape[2] : 1,
+        },
+        act,
+        !ctx.first,
+      );
+      return {
+        outSize: op.outSize,
+        forward: (x, out, n) => op.forward(out, x, w.value, b.value, n),
+        backward: (dx, dOut, _x, out, n) => op.backward(dx, w.grad, b.grad, dOut, out, w.value, n),
+      };
+    },
+  },
+  dense: {
+    fuses: ["activation"],
+    make(layer, { act }, ctx) {
+      const w = ctx.param(layer.weight), b = ctx.param(layer.bias);
+      const op = new DenseStage(ctx.blas, layer.inFeatures, layer.outFeatures, act, ctx.batch);
+      return {
+        outSize: op.outSize,
+        forward: (x, out, n) => op.forward(out, x, w.value, b.value, n),
+        backward: (dx, dOut, x, out, n) =>
+          op.backward(dx, w.grad, b.grad, dOut, out, x, w.value, n),
+      };
+    },
+  },
+  maxpool2d: {
+    fuses: ["activation"],
+    make(layer, { act }, ctx) {
+      const op = new PoolStage(layer, act, ctx.batch);
+      return {
+        outSize: op.outSize,
+        forward: (x, out, n) => op.forward(out, x, n),
+        backward: (dx, dOut, _x, out, n) => {
+          if (dx) op.backward(dx, dOut, out, n);
+        },
+      };
+    },
+  },
+  avgpool2d: {
+    fuses: [],
+    make(layer, _fused, ctx) {
+      const op = new AvgPoolStage(layer, ctx.batch);
+      return {
+        outSize: op.outSize,
+        forward: (x, out, n) => op.forward(out, x, n),
+        backward: (dx, dOut, _x, _out, n) => {
+          if (dx) op.backward(dx, dOut, n);
+        },
+      };
+    },
+  },
+  batchnorm: {
+    fuses: ["activation"],
+    make(layer, { act }, ctx) {
+      const g = ctx.param(layer.weight), b = ctx.param(layer.bias);
+      const op = new BatchNormStage(
+        layer.channels,
+        layer.positions,
+        layer.epsilon,
+        layer.momentum,
+        act,
+        {
+          gamma: g.value,
+          beta: b.value,
+          dGamma: g.grad,
+          dBeta: b.grad,
+          runningMean: ctx.state(layer.runningMean),
+          runningVar: ctx.state(layer.runningVar),
+        },
+        ctx.batch,
+      );
+      return {
+        outSize: op.outSize,
+        forward: (x, out, n, run) => op.forward(out, x, n, run.training),
+        backward: (dx, dOut, x, out, n) => op.backward(dx, dOut, x, out, n),
+      };
+    },
+  },
+  dropout: {
+    fuses: [],
+    make(layer) {
+      const outSize = sizeOf(layer.outShape), rate = layer.rate;
+      let key = 0;
+      return {
+        outSize,
+        forward(x, out, n, run) {
+          const len = n * outSize;
+          if (!run.training || rate === 0) {
+            out.set(x.subarray(0, len));
+            return;
+          }
+          key = dropoutKey(run.seed, run.step, layer.index);
+          dropoutForward(out.subarray(0, len), x.subarray(0, len), rate, key);
+        },
+        backward(dx, dOut, _x, _out, n) {
+          if (!dx) return;
+          const len = n * outSize;
+          if (rate === 0) dx.set(dOut.subarray(0, len));
+          else dropoutBackward(dx.subarray(0, len), dOut.subarray(0, len), rate, key);
+        },
+      };
+    },
+  },
+  tanh: activationRule,
+  sigmoid: activationRule,
+  relu: activationRule,
+  softmax: {
+    fuses: [],
+    make(layer) {
+      throw new RangeError(`native: softmax "${layer.name}" must be the last layer`);
+    },
+  },
+};
+
+/**
+ * Groups the layers (all but the final softmax) into stages, as the table says.
+ *
+ * @param layers The plan's layers.
+ * @param ctx The tensors and sizes.
+ * @returns The stages, in order.
+ */
+export function buildStages(
+  layers: readonly LayerPlan[],
+  ctx: Omit<StageContext, "first">,
+): Stage[] {
+  const stages: Stage[] = [];
+  const body = layers.slice(0, -1);
+  for (let i = 0; i < body.length;) {
+    const layer = body[i++];
+    const rule = STAGES[layer.kind] as StageRule<LayerPlan>;
+    const fused: Fused = { pool: null, act: null };
+    for (const kind of rule.fuses) {
+      const next = body[i];
+      if (!next || !FUSABLE[kind](next)) continue;
+      if (kind === "maxpool2d") fused.pool = next as Pool2DPlan;
+      else fused.act = next.kind as Activation;
+      i++;
+    }
+    stages.push(rule.make(layer, fused, { ...ctx, first: stages.length === 0 }));
+  }
+  return stages;
+}
