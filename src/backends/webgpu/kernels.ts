@@ -93,7 +93,20 @@ const convBase = (d: ConvDims) => ({ C: d.C, H: d.H, W: d.W, O: d.O, KH: d.KH, K
  */
 export function convDims(layer: Conv2DPlan): ConvDims {
   const [C, H, W] = layer.inShape;
-  return { C, H, W, O: layer.outShape[0], KH: layer.kernelH, KW: layer.kernelW };
+  return {
+    C,
+    H,
+    W,
+    O: layer.outShape[0],
+    KH: layer.kernelH,
+    KW: layer.kernelW,
+    SH: layer.strideH,
+    SW: layer.strideW,
+    PT: layer.padTop,
+    PL: layer.padLeft,
+    PB: layer.padBottom,
+    PR: layer.padRight,
+  };
 }
 
 function convConstants(d: ConvDims) {
@@ -161,7 +174,16 @@ export interface PoolDims {
  */
 export function poolDims(layer: Pool2DPlan): PoolDims {
   const [C, H, W] = layer.inShape;
-  return { C, H, W, PH: layer.poolH, PW: layer.poolW, ignoreBorder: layer.ignoreBorder };
+  return {
+    C,
+    H,
+    W,
+    PH: layer.poolH,
+    PW: layer.poolW,
+    SH: layer.strideH,
+    SW: layer.strideW,
+    ignoreBorder: layer.ignoreBorder,
+  };
 }
 
 function poolConstants(d: PoolDims) {
