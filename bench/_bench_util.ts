@@ -42,11 +42,11 @@ import { RandomState } from "../src/random.ts";
 /** The batch of every case: the tutorial's. */
 export const BATCH = 500;
 
-/** One kernel launch of a case: its spec and the sizes (in 4-byte values) of bindings 1... */
+/** One kernel launch of a case: its spec and the sizes (in 4-byte values) of its bindings. */
 export interface KernelCall {
   spec: KernelSpec;
-  /** Values per binding; labels (u32 < 10) where the spec's shader reads labels. */
-  args: number[];
+  /** Values per binding, by name (all but `params`); a binding named `labels` gets labels. */
+  args: Record<string, number>;
   /** Work of this kernel alone, for the per-kernel table. */
   flops: number;
   /** Bytes this kernel must move at least (each input read once, each output written once). */
@@ -95,13 +95,13 @@ function conv(name: string, d: ConvDims, withDx: boolean): OpCase[] {
   const backward: KernelCall[] = [
     {
       spec: specs.conv2dBackwardWeight(d), // dw and db (the bias lane sums dOut)
-      args: [ys, xs, S * (ws + d.O)],
+      args: { dOut: ys, inp: xs, partial: S * (ws + d.O) },
       flops: 2 * macs + ys,
       bytes: F * (ys + xs + S * (ws + d.O)),
     },
     {
       spec: specs.splitSum(S, ws, d.O),
-      args: [S * (ws + d.O), ws, d.O],
+      args: { partial: S * (ws + d.O), out: ws, outB: d.O },
       flops: S * (ws + d.O),
       bytes: F * (S + 1) * (ws + d.O),
     },
@@ -109,7 +109,7 @@ function conv(name: string, d: ConvDims, withDx: boolean): OpCase[] {
   if (withDx) {
     backward.push({
       spec: specs.conv2dBackwardInput(d),
-      args: [ys, ws, xs],
+      args: { dOut: ys, w: ws, dx: xs },
       flops: 2 * macs,
       bytes: F * (ys + ws + xs),
     });
@@ -120,7 +120,7 @@ function conv(name: string, d: ConvDims, withDx: boolean): OpCase[] {
       shape,
       kernels: [{
         spec: specs.conv2dForward(d),
-        args: [xs, ws, d.O, ys],
+        args: { inp: xs, w: ws, b: d.O, out: ys },
         flops: 2 * macs,
         bytes: F * (xs + ws + ys),
       }],
@@ -172,21 +172,25 @@ function pool(name: string, d: PoolDims): OpCase[] {
   };
   const shape = `${N}x${d.C}x${d.H}x${d.W} / ${d.PH}x${d.PW}`;
   const poolStage = () =>
-    new PoolStage({
-      inShape: [d.C, d.H, d.W],
-      outShape: [d.C, OH, OW],
-      poolH: d.PH,
-      poolW: d.PW,
-      strideH: d.PH,
-      strideW: d.PW,
-    }, null, N);
+    new PoolStage(
+      {
+        inShape: [d.C, d.H, d.W],
+        outShape: [d.C, OH, OW],
+        poolH: d.PH,
+        poolW: d.PW,
+        strideH: d.PH,
+        strideW: d.PW,
+      },
+      null,
+      N,
+    );
   return [
     {
       group: `maxpool2d forward ${name}`,
       shape,
       kernels: [{
         spec: specs.maxPool2dForward(d),
-        args: [xs, ys],
+        args: { inp: xs, out: ys },
         flops: xs,
         bytes: F * (xs + ys),
       }],
@@ -206,7 +210,7 @@ function pool(name: string, d: PoolDims): OpCase[] {
       shape,
       kernels: [{
         spec: specs.maxPool2dBackward(d),
-        args: [ys, xs, xs],
+        args: { dOut: ys, inp: xs, dx: xs },
         flops: xs,
         bytes: F * (ys + 2 * xs),
       }],
@@ -229,10 +233,15 @@ function dense(name: string, I: number, J: number, withDx: boolean): OpCase[] {
   const N = BATCH, s = { batch: N, inFeatures: I, outFeatures: J };
   const shape = `${N}x${I} . ${I}x${J}`;
   const backward: KernelCall[] = [
-    { spec: specs.biasBackward(J, 1), args: [N * J, J], flops: N * J, bytes: F * N * J },
+    {
+      spec: specs.biasBackward(J, 1),
+      args: { dOut: N * J, db: J },
+      flops: N * J,
+      bytes: F * N * J,
+    },
     {
       spec: specs.denseBackwardWeight(I, J),
-      args: [N * I, N * J, I * J],
+      args: { x: N * I, dOut: N * J, dw: I * J },
       flops: 2 * N * I * J,
       bytes: F * (N * I + N * J + I * J),
     },
@@ -240,7 +249,7 @@ function dense(name: string, I: number, J: number, withDx: boolean): OpCase[] {
   if (withDx) {
     backward.push({
       spec: specs.denseBackwardInput(I, J),
-      args: [N * J, I * J, N * I],
+      args: { dOut: N * J, w: I * J, dx: N * I },
       flops: 2 * N * I * J,
       bytes: F * (N * I + N * J + I * J),
     });
@@ -251,7 +260,7 @@ function dense(name: string, I: number, J: number, withDx: boolean): OpCase[] {
       shape,
       kernels: [{
         spec: specs.denseForward(I, J),
-        args: [N * I, I * J, J, N * J],
+        args: { x: N * I, w: I * J, b: J, out: N * J },
         flops: 2 * N * I * J,
         bytes: F * (N * I + I * J + N * J),
       }],
@@ -296,7 +305,7 @@ function tanh(name: string, size: number): OpCase[] {
       shape: `${BATCH}x${size}`,
       kernels: [{
         spec: specs.activation("tanh", "forward", size),
-        args: [n, n],
+        args: { inp: n, out: n },
         flops: n,
         bytes: F * 2 * n,
       }],
@@ -318,7 +327,7 @@ function tanh(name: string, size: number): OpCase[] {
       shape: `${BATCH}x${size}`,
       kernels: [{
         spec: specs.activation("tanh", "backward", size),
-        args: [n, n, n],
+        args: { dOut: n, y: n, dx: n },
         flops: 3 * n,
         bytes: F * 3 * n,
       }],
@@ -353,7 +362,7 @@ export const LENET = {
       shape: `${BATCH}x10`,
       kernels: [{
         spec: specs.softmaxForward(10),
-        args: [5000, 5000],
+        args: { z: 5000, out: 5000 },
         flops: 5000 * 4,
         bytes: F * 10000,
       }],
@@ -371,10 +380,15 @@ export const LENET = {
       group: "nll loss + softmax backward",
       shape: `${BATCH}x10`,
       kernels: [
-        { spec: specs.nllLoss(10), args: [5000, BATCH, 2], flops: 5000 * 4, bytes: F * 5500 },
+        {
+          spec: specs.nllLoss(10),
+          args: { z: 5000, labels: BATCH, result: 2 },
+          flops: 5000 * 4,
+          bytes: F * 5500,
+        },
         {
           spec: specs.softmaxNllBackward(10),
-          args: [5000, BATCH, 5000],
+          args: { z: 5000, labels: BATCH, dz: 5000 },
           flops: 5000 * 5,
           bytes: F * 10500,
         },
@@ -403,7 +417,7 @@ export const LENET = {
     shape: "431080 parameters",
     kernels: [{
       spec: specs.sgdUpdate(431080),
-      args: [431080, 431080, 431080, 2, 1],
+      args: { g: 431080, p: 431080, v: 431080, result: 2, flag: 1 },
       flops: 2 * 431080,
       bytes: F * 4 * 431080,
     }],
@@ -454,9 +468,11 @@ export async function gpuRunner(c: OpCase, only?: number): Promise<GpuRunner> {
   const dispatches: Dispatch[] = [];
   for (const call of calls) {
     const kernel = await Kernel.create(device, call.spec);
-    const reads = call.spec.shader === "nll_loss" || call.spec.shader === "softmax_nll_backward";
-    const args = call.args.map((n, i) => make(n * 4, reads && i === 1 ? labels(n) : rand(n)));
-    dispatches.push(kernel.bind([params, ...args]));
+    const args: Record<string, GPUBuffer> = {};
+    for (const [name, n] of Object.entries(call.args)) {
+      args[name] = make(n * 4, name === "labels" ? labels(n) : rand(n));
+    }
+    dispatches.push(kernel.bind({ params, ...args }));
   }
   return {
     async run(reps: number) {
