@@ -6,7 +6,9 @@
  *
  * Tolerances (|gpu - cpu| <= rtol * |cpu| + atol):
  * - conv2d, dense: RTOL = 1e-4, atol = 1e-5 * max|cpu| (float32 sums against float64 ones);
- * - maxpool2d: exact (pooling only selects values), ties go to the first maximum;
+ * - maxpool2d: exact (pooling only selects values, and an input's gradients from overlapping
+ *   windows are added in the CPU twin's order, in float32), ties go to the first maximum;
+ * - avgpool2d: rtol 1e-5, atol 1e-6 (a window's float32 sum, one division);
  * - tanh, sigmoid: rtol 1e-5, atol 1e-6 (one float32 op each), large inputs included;
  * - softmax, NLL: probabilities and gradients rtol 1e-5 / atol 1e-7, mean loss rtol 1e-5,
  *   the error count exact;
@@ -21,9 +23,20 @@
  *
  * @module
  */
-import { conv2dBackward, conv2dForward, type Conv2DShape } from "../cpu/conv2d.ts";
+import {
+  conv2dBackward,
+  conv2dForward,
+  conv2dOutputSize,
+  type Conv2DShape,
+} from "../cpu/conv2d.ts";
 import { denseBackward, denseForward, type DenseShape } from "../cpu/dense.ts";
-import { maxPool2dBackward, maxPool2dForward, type MaxPool2DShape } from "../cpu/maxpool2d.ts";
+import {
+  maxPool2dBackward,
+  maxPool2dForward,
+  maxPool2dOutputSize,
+  type Pool2DShape,
+} from "../cpu/maxpool2d.ts";
+import { avgPool2dBackward, avgPool2dForward } from "../cpu/avgpool2d.ts";
 import { tanhBackward, tanhForward } from "../cpu/tanh.ts";
 import { sigmoidBackward, sigmoidForward } from "../cpu/sigmoid.ts";
 import { softmaxForward } from "../cpu/softmax.ts";
@@ -38,7 +51,13 @@ import {
   type BatchNormShape,
 } from "../cpu/batchnorm.ts";
 import { adamUpdate } from "../cpu/adam.ts";
-import { type ConvDims, convWeightSplits, specs } from "../src/backends/webgpu/kernels.ts";
+import {
+  convDilation,
+  type ConvDims,
+  convWeightSplits,
+  type PoolDims,
+  specs,
+} from "../src/backends/webgpu/kernels.ts";
 import { RandomState } from "../src/random.ts";
 import { assertAllClose } from "./_assert.ts";
 import { atolFor, randomArray, RTOL, runKernel } from "./_webgpu.ts";
@@ -51,6 +70,7 @@ export interface KernelCase {
     | "conv2d"
     | "dense"
     | "maxpool2d"
+    | "avgpool2d"
     | "activations"
     | "softmax_nll"
     | "sgd"
@@ -69,8 +89,21 @@ async function checkConv(s: Conv2DShape, allocated = s.batch, seed = 1): Promise
   const rng = new RandomState(seed);
   const { batch: N, inChannels: C, height: H, width: W, outChannels: O } = s;
   const { kernelH: KH, kernelW: KW } = s;
-  const OH = H - KH + 1, OW = W - KW + 1;
-  const d: ConvDims = { C, H, W, O, KH, KW };
+  const { outH: OH, outW: OW } = conv2dOutputSize(s);
+  const d: ConvDims = {
+    C,
+    H,
+    W,
+    O,
+    KH,
+    KW,
+    SH: s.strideH,
+    SW: s.strideW,
+    PT: s.padTop,
+    PL: s.padLeft,
+    PB: s.padBottom,
+    PR: s.padRight,
+  };
   const x = randomArray(rng, allocated * C * H * W);
   const w = randomArray(rng, O * C * KH * KW, -0.5, 0.5);
   const b = randomArray(rng, O);
@@ -83,7 +116,9 @@ async function checkConv(s: Conv2DShape, allocated = s.batch, seed = 1): Promise
   const db = new Float64Array(O);
   conv2dBackward(dx, dw, db, dOuts, xs, w, s);
 
-  const tag = `N${N}/${allocated} C${C} ${H}x${W} O${O} k${KH}x${KW}`;
+  const tag = `N${N}/${allocated} C${C} ${H}x${W} O${O} k${KH}x${KW} stride ${d.SH ?? 1}x${
+    d.SW ?? 1
+  } pad ${[d.PT, d.PL, d.PB, d.PR].map((p) => p ?? 0)}`;
   const { out: gOut } = await runKernel(specs.conv2dForward(d), N, {
     inp: x,
     w,
@@ -95,8 +130,13 @@ async function checkConv(s: Conv2DShape, allocated = s.batch, seed = 1): Promise
     atol: atolFor(out),
     msg: `conv2d_forward ${tag}`,
   });
+  // The backward kernels are stride 1: a strided dOut is spread onto that grid first.
+  const { dilate, OH1, OW1 } = convDilation(d);
+  const g = dilate
+    ? (await runKernel(specs.conv2dDilate(d), N, { dOut, d1: allocated * O * OH1 * OW1 })).d1
+    : dOut;
   const { dx: gDx } = await runKernel(specs.conv2dBackwardInput(d), N, {
-    dOut,
+    dOut: g,
     w,
     dx: allocated * C * H * W,
   });
@@ -107,7 +147,7 @@ async function checkConv(s: Conv2DShape, allocated = s.batch, seed = 1): Promise
   });
   const S = convWeightSplits(d);
   const { partial } = await runKernel(specs.conv2dBackwardWeight(d), N, {
-    dOut,
+    dOut: g,
     inp: x,
     partial: S * (w.length + O),
   });
@@ -139,7 +179,23 @@ const convShape = (
   outChannels: number,
   kernelH: number,
   kernelW: number,
-): Conv2DShape => ({ batch, inChannels, height, width, outChannels, kernelH, kernelW });
+  stride: [number, number] = [1, 1],
+  pad: [number, number, number, number] = [0, 0, 0, 0], // top, left, bottom, right
+): Conv2DShape => ({
+  batch,
+  inChannels,
+  height,
+  width,
+  outChannels,
+  kernelH,
+  kernelW,
+  strideH: stride[0],
+  strideW: stride[1],
+  padTop: pad[0],
+  padLeft: pad[1],
+  padBottom: pad[2],
+  padRight: pad[3],
+});
 
 // ---------------------------------------------------------------- dense
 
@@ -192,23 +248,29 @@ const denseShape = (batch: number, inFeatures: number, outFeatures: number): Den
 
 // ---------------------------------------------------------------- maxpool2d
 
-async function checkPool(s: MaxPool2DShape, allocated = s.batch, ties = false): Promise<void> {
+async function checkPool(
+  kind: "maxpool2d" | "avgpool2d",
+  s: Pool2DShape,
+  allocated = s.batch,
+  ties = false,
+): Promise<void> {
   const rng = new RandomState(11);
   const { batch: N, channels: C, height: H, width: W, poolH: PH, poolW: PW } = s;
-  const round = s.ignoreBorder ? Math.floor : Math.ceil;
-  const OH = round(H / PH), OW = round(W / PW);
+  const { outH: OH, outW: OW } = maxPool2dOutputSize(s);
   let x = randomArray(rng, allocated * C * H * W);
   // Quantised values make exact ties frequent: the first maximum must win on both sides.
   if (ties) x = x.map((v) => Math.round(v * 2) / 2);
   const dOut = randomArray(rng, allocated * C * OH * OW);
-  const xs = x.subarray(0, N * C * H * W);
+  const xs = x.subarray(0, N * C * H * W), dOuts = dOut.subarray(0, N * C * OH * OW);
+  const d = { C, H, W, PH, PW, SH: s.strideH, SW: s.strideW, ignoreBorder: s.ignoreBorder };
+  const tag = `N${N}/${allocated} C${C} ${H}x${W} pool ${PH}x${PW} stride ${d.SH ?? PH}x${
+    d.SW ?? PW
+  } ignoreBorder=${s.ignoreBorder}`;
+  if (kind === "avgpool2d") return checkAvgPool(s, d, x, dOut, allocated, tag);
   const out = new Float32Array(N * C * OH * OW);
   maxPool2dForward(out, xs, s);
   const dx = new Float32Array(N * C * H * W);
-  maxPool2dBackward(dx, dOut.subarray(0, out.length), xs, s);
-
-  const d = { C, H, W, PH, PW, ignoreBorder: s.ignoreBorder };
-  const tag = `N${N}/${allocated} C${C} ${H}x${W} pool ${PH}x${PW} ignoreBorder=${s.ignoreBorder}`;
+  maxPool2dBackward(dx, dOuts, xs, s);
   const { out: gOut } = await runKernel(specs.maxPool2dForward(d), N, {
     inp: x,
     out: allocated * C * OH * OW,
@@ -218,6 +280,7 @@ async function checkPool(s: MaxPool2DShape, allocated = s.batch, ties = false): 
     atol: 0,
     msg: `maxpool2d_forward ${tag}`,
   });
+  // Exact: the gradients of a value's windows are added in the CPU twin's order, in float32.
   const { dx: gDx } = await runKernel(specs.maxPool2dBackward(d), N, {
     dOut,
     inp: x,
@@ -228,6 +291,46 @@ async function checkPool(s: MaxPool2DShape, allocated = s.batch, ties = false): 
     atol: 0,
     msg: `maxpool2d_backward ${tag}`,
   });
+  if (allocated > N && !gDx.subarray(dx.length).every(Number.isNaN)) {
+    throw new Error(`${tag}: maxpool2d_backward wrote past count`);
+  }
+}
+
+/** Average pooling: a few float32 operations per value (rtol 1e-5, atol 1e-6). */
+async function checkAvgPool(
+  s: Pool2DShape,
+  d: PoolDims,
+  x: Float32Array,
+  dOut: Float32Array,
+  allocated: number,
+  tag: string,
+): Promise<void> {
+  const { batch: N, channels: C, height: H, width: W } = s;
+  const { outH: OH, outW: OW } = maxPool2dOutputSize(s);
+  const avg = new Float64Array(N * C * OH * OW), avgDx = new Float64Array(N * C * H * W);
+  avgPool2dForward(avg, x.subarray(0, avgDx.length), s);
+  avgPool2dBackward(avgDx, dOut.subarray(0, avg.length), s);
+  const { out: gAvg } = await runKernel(specs.avgPool2dForward(d), N, {
+    inp: x,
+    out: allocated * C * OH * OW,
+  });
+  assertAllClose(gAvg.subarray(0, avg.length), avg, {
+    rtol: 1e-5,
+    atol: 1e-6,
+    msg: `avgpool2d_forward ${tag}`,
+  });
+  const { dx: gAvgDx } = await runKernel(specs.avgPool2dBackward(d), N, {
+    dOut,
+    dx: allocated * C * H * W,
+  });
+  assertAllClose(gAvgDx.subarray(0, avgDx.length), avgDx, {
+    rtol: 1e-5,
+    atol: 1e-6,
+    msg: `avgpool2d_backward ${tag}`,
+  });
+  if (allocated > N && !gAvgDx.subarray(avgDx.length).every(Number.isNaN)) {
+    throw new Error(`${tag}: avgpool2d_backward wrote past count`);
+  }
 }
 
 const poolShape = (
@@ -238,7 +341,18 @@ const poolShape = (
   poolH: number,
   poolW: number,
   ignoreBorder: boolean,
-): MaxPool2DShape => ({ batch, channels, height, width, poolH, poolW, ignoreBorder });
+  stride: [number, number] = [poolH, poolW],
+): Pool2DShape => ({
+  batch,
+  channels,
+  height,
+  width,
+  poolH,
+  poolW,
+  strideH: stride[0],
+  strideW: stride[1],
+  ignoreBorder,
+});
 
 // ---------------------------------------------------------------- tanh, sigmoid
 
@@ -550,6 +664,44 @@ export const KERNEL_CASES: readonly KernelCase[] = [
     },
   },
   {
+    op: "conv2d",
+    name: "conv2d webgpu: zero padding (same, asymmetric same of an even kernel, numbers)",
+    async run() {
+      await checkConv(convShape(3, 3, 9, 7, 5, 3, 3, [1, 1], [1, 1, 1, 1]), 3, 11); // 3x3 same
+      await checkConv(convShape(2, 2, 8, 9, 3, 2, 2, [1, 1], [0, 0, 1, 1]), 2, 12); // 2x2 same
+      await checkConv(convShape(2, 3, 6, 10, 4, 4, 4, [1, 1], [1, 1, 2, 2]), 2, 13); // 4x4 same
+      await checkConv(convShape(1, 4, 7, 7, 9, 7, 7, [1, 1], [3, 3, 3, 3]), 1, 14); // 7x7 same
+      await checkConv(convShape(2, 2, 5, 13, 6, 3, 6, [1, 1], [2, 0, 0, 3]), 2, 15); // lopsided
+      await checkConv(convShape(1, 1, 1, 1, 2, 3, 3, [1, 1], [1, 1, 1, 1]), 1, 16); // 1x1 image
+    },
+  },
+  {
+    op: "conv2d",
+    name: "conv2d webgpu: strides, with and without padding",
+    async run() {
+      await checkConv(convShape(2, 3, 9, 11, 10, 3, 3, [2, 2], [1, 1, 1, 1]), 2, 21); // 3x3 / 2
+      await checkConv(convShape(2, 3, 8, 8, 5, 3, 3, [2, 2], [1, 1, 1, 1]), 2, 22); // even size
+      await checkConv(convShape(2, 2, 10, 13, 4, 3, 2, [2, 3], [0, 2, 1, 0]), 2, 23);
+      await checkConv(convShape(3, 2, 12, 12, 3, 2, 2, [2, 2]), 3, 24); // 2x2 / 2, no padding
+      await checkConv(convShape(1, 2, 11, 17, 9, 5, 5, [3, 1], [2, 2, 2, 2]), 1, 25);
+    },
+  },
+  {
+    op: "conv2d",
+    name: "conv2d webgpu: padded and strided at batch 1 and 257, count < batchSize",
+    async run() {
+      await checkConv(convShape(1, 5, 6, 5, 4, 3, 3, [1, 1], [1, 1, 1, 1]), 1, 31);
+      await checkConv(convShape(257, 3, 6, 5, 4, 3, 3, [1, 1], [1, 1, 1, 1]), 257, 32);
+      await checkConv(convShape(257, 3, 7, 7, 4, 3, 3, [2, 2], [1, 1, 1, 1]), 257, 33);
+      await checkConv(convShape(3, 4, 8, 9, 6, 3, 3, [2, 1], [1, 1, 1, 1]), 5, 34);
+    },
+  },
+  {
+    op: "conv2d",
+    name: "conv2d webgpu: 3x3 same 16 -> 32 channels at 28x28, batch 128",
+    run: () => checkConv(convShape(128, 16, 28, 28, 32, 3, 3, [1, 1], [1, 1, 1, 1]), 128, 41),
+  },
+  {
     op: "dense",
     name: "dense webgpu: random shapes match cpu/dense.ts",
     async run() {
@@ -578,9 +730,9 @@ export const KERNEL_CASES: readonly KernelCase[] = [
     name: "maxpool2d webgpu: random shapes, both border modes, match cpu/maxpool2d.ts",
     async run() {
       for (const ignoreBorder of [true, false]) {
-        await checkPool(poolShape(3, 4, 7, 9, 2, 2, ignoreBorder));
-        await checkPool(poolShape(2, 3, 10, 5, 3, 2, ignoreBorder));
-        await checkPool(poolShape(2, 2, 5, 7, 1, 3, ignoreBorder));
+        await checkPool("maxpool2d", poolShape(3, 4, 7, 9, 2, 2, ignoreBorder));
+        await checkPool("maxpool2d", poolShape(2, 3, 10, 5, 3, 2, ignoreBorder));
+        await checkPool("maxpool2d", poolShape(2, 2, 5, 7, 1, 3, ignoreBorder));
       }
     },
   },
@@ -588,21 +740,62 @@ export const KERNEL_CASES: readonly KernelCase[] = [
     op: "maxpool2d",
     name: "maxpool2d webgpu: ties go to the first maximum in row-major order",
     async run() {
-      await checkPool(poolShape(2, 3, 8, 8, 2, 2, true), 2, true);
-      await checkPool(poolShape(2, 3, 7, 5, 3, 3, false), 2, true);
+      await checkPool("maxpool2d", poolShape(2, 3, 8, 8, 2, 2, true), 2, true);
+      await checkPool("maxpool2d", poolShape(2, 3, 7, 5, 3, 3, false), 2, true);
+      // overlapping windows: a value can be the first maximum of several
+      await checkPool("maxpool2d", poolShape(2, 3, 14, 13, 3, 3, true, [2, 2]), 2, true);
+      await checkPool("maxpool2d", poolShape(2, 3, 14, 13, 3, 3, false, [2, 2]), 2, true);
+      await checkPool("maxpool2d", poolShape(2, 2, 9, 8, 2, 3, false, [1, 1]), 2, true);
     },
   },
   {
     op: "maxpool2d",
     name: "maxpool2d webgpu: count < batchSize",
-    run: () => checkPool(poolShape(3, 2, 6, 6, 2, 2, false), 7),
+    run: () => checkPool("maxpool2d", poolShape(3, 2, 6, 6, 2, 2, false), 7),
+  },
+  {
+    op: "maxpool2d",
+    name: "maxpool2d webgpu: strides (overlapping, gaps), both border modes, batch 1 and 257",
+    async run() {
+      for (const ignoreBorder of [true, false]) {
+        await checkPool("maxpool2d", poolShape(2, 3, 14, 13, 3, 3, ignoreBorder, [2, 2]));
+        await checkPool("maxpool2d", poolShape(2, 3, 7, 9, 3, 2, ignoreBorder, [1, 2]));
+        await checkPool("maxpool2d", poolShape(1, 2, 9, 10, 2, 2, ignoreBorder, [3, 3])); // gaps
+        await checkPool("maxpool2d", poolShape(2, 2, 7, 6, 7, 6, ignoreBorder, [1, 1])); // global
+        await checkPool("maxpool2d", poolShape(2, 2, 2, 5, 3, 2, ignoreBorder, [2, 2])); // H < PH
+      }
+      await checkPool("maxpool2d", poolShape(257, 2, 5, 5, 3, 3, false, [2, 2]), 257, true);
+      await checkPool("maxpool2d", poolShape(3, 2, 6, 6, 3, 3, false, [2, 2]), 7);
+    },
+  },
+  {
+    op: "avgpool2d",
+    name: "avgpool2d webgpu: windows, strides, partial windows and global, match cpu/avgpool2d.ts",
+    async run() {
+      for (const ignoreBorder of [true, false]) {
+        await checkPool("avgpool2d", poolShape(3, 4, 7, 9, 2, 2, ignoreBorder));
+        await checkPool("avgpool2d", poolShape(2, 3, 14, 13, 3, 3, ignoreBorder, [2, 2]));
+        await checkPool("avgpool2d", poolShape(2, 3, 7, 9, 3, 2, ignoreBorder, [1, 2]));
+        await checkPool("avgpool2d", poolShape(1, 2, 9, 10, 2, 2, ignoreBorder, [3, 3])); // gaps
+        await checkPool("avgpool2d", poolShape(2, 2, 2, 5, 3, 2, ignoreBorder, [2, 2])); // H < PH
+      }
+      await checkPool("avgpool2d", poolShape(2, 5, 7, 6, 7, 6, true)); // global: [C] out
+      await checkPool("avgpool2d", poolShape(1, 3, 5, 5, 3, 3, false, [2, 2]));
+      await checkPool("avgpool2d", poolShape(257, 2, 5, 5, 3, 3, false, [2, 2]), 257);
+      await checkPool("avgpool2d", poolShape(3, 2, 6, 6, 3, 3, false, [2, 2]), 7);
+    },
+  },
+  {
+    op: "avgpool2d",
+    name: "avgpool2d webgpu: global average of 64 channels 7x7 at batch 256",
+    run: () => checkPool("avgpool2d", poolShape(256, 64, 7, 7, 7, 7, true)),
   },
   {
     op: "maxpool2d",
     name: "maxpool2d webgpu: the tutorial's layers at batch 500",
     async run() {
-      await checkPool(poolShape(500, 20, 24, 24, 2, 2, true));
-      await checkPool(poolShape(500, 50, 8, 8, 2, 2, true));
+      await checkPool("maxpool2d", poolShape(500, 20, 24, 24, 2, 2, true));
+      await checkPool("maxpool2d", poolShape(500, 50, 8, 8, 2, 2, true));
     },
   },
   ...(["tanh", "sigmoid", "relu"] as const).map((kind): KernelCase => ({

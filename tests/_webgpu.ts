@@ -63,7 +63,7 @@ export async function runKernel(
   for (const [name, a] of Object.entries(args)) {
     const data = typeof a === "number" ? new Float32Array(a).fill(NaN) : a;
     const buf = dev.createBuffer({ size: Math.max(4, data.byteLength), usage });
-    upload(dev, buf, 0, data);
+    if (data.byteLength > 0) upload(dev, buf, 0, data); // Deno panics on an empty write
     buffers[name] = buf;
   }
   const params = dev.createBuffer({

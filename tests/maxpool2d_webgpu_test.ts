@@ -1,5 +1,6 @@
 /**
- * Parity of the maxpool2d kernels with `cpu/maxpool2d.ts`, both border modes, with ties.
+ * Parity of the maxpool2d kernels with `cpu/maxpool2d.ts`: strides (overlapping windows, gaps),
+ * both border modes, ties.
  * Max pooling only selects values, so forward and backward must be exact (tolerance 0).
  */
 import { casesOf } from "./_kernel_cases.ts";

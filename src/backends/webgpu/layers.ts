@@ -10,6 +10,7 @@ import type { LayerPlan, NetworkPlan } from "../../backend.ts";
 import { sizeOf } from "../host.ts";
 import {
   type Binding,
+  convDilation,
   convDims,
   convWeightSplits,
   type KernelSpec,
@@ -107,23 +108,32 @@ export const LOWERINGS: { [K in LayerPlan["kind"]]: Lowering<LayerPlan & { kind:
         out: y,
       }),
     ],
-    backward: ({ layer, params, x, dy, dx, param, grad, scratch }) => {
+    backward: ({ layer, plan, params, x, dy, dx, param, grad, scratch }) => {
       const d = convDims(layer);
       const S = convWeightSplits(d), K = sizeOf(layer.weight.shape);
       const partial = scratch("the dw and db slices", S * (K + d.O));
-      const out = [
-        launch(specs.conv2dBackwardWeight(d), { params, dOut: dy!, inp: x, partial }),
+      const out: Launch[] = [];
+      // The backward kernels are stride 1: a strided dOut is first spread onto that grid.
+      let dOut = dy!;
+      const { dilate, OH1, OW1 } = convDilation(d);
+      if (dilate) {
+        const d1 = scratch("the dilated dOut", layer.outShape[0] * OH1 * OW1 * plan.batchSize);
+        out.push(launch(specs.conv2dDilate(d), { params, dOut, d1 }));
+        dOut = d1;
+      }
+      out.push(
+        launch(specs.conv2dBackwardWeight(d), { params, dOut, inp: x, partial }),
         launch(specs.splitSum(S, K, d.O), {
           params,
           partial,
           out: grad(layer.weight.name),
           outB: grad(layer.bias.name),
         }),
-      ];
+      );
       if (dx) {
         out.push(launch(specs.conv2dBackwardInput(d), {
           params,
-          dOut: dy!,
+          dOut,
           w: param(layer.weight.name),
           dx,
         }));
@@ -141,10 +151,11 @@ export const LOWERINGS: { [K in LayerPlan["kind"]]: Lowering<LayerPlan & { kind:
         : [],
   },
   avgpool2d: {
-    forward: ({ layer }) => {
-      throw new Error(`WebGPU: layer "${layer.name}": average pooling is not implemented yet`);
-    },
-    backward: () => [],
+    forward: ({ layer, params, x, y }) => [
+      launch(specs.avgPool2dForward(poolDims(layer)), { params, inp: x, out: y }),
+    ],
+    backward: ({ layer, params, dy, dx }) =>
+      dx ? [launch(specs.avgPool2dBackward(poolDims(layer)), { params, dOut: dy!, dx })] : [],
   },
   dense: {
     forward: ({ layer, params, x, y, param }) => [
