@@ -73,6 +73,20 @@ const CHUNK_BYTES = 1 << 20;
  */
 const WIDE_MAX_EXTRA = 0.25;
 
+/** The buffers of the input gradient as a transposed convolution (see `ConvStage`). */
+interface TransposedGrad {
+  /** A chunk of `dY`, zero-padded: `[Nc, O, Hp, Wp]`. */
+  dyPad: Float32Array;
+  /** Its im2col, `[O·KH·KW, Nc·Q]`. */
+  cols: Float32Array;
+  /** The kernels flipped and transposed, `[C, O·KH·KW]`. */
+  w: Float32Array;
+  /** Zero rows above `dY`: KH - 1 - padTop. */
+  top: number;
+  /** Zero columns left of `dY`: KW - 1 - padLeft. */
+  left: number;
+}
+
 /** Conv2D [+ MaxPool2D] [+ activation] with every buffer allocated once for `maxBatch`. */
 export class ConvStage {
   /** Values per sample of the stage's output. */
@@ -108,6 +122,14 @@ export class ConvStage {
   readonly #y: [Float32Array, Float32Array];
   /** Two chunks of `dCols` (empty for the first stage). */
   readonly #dCols: [Float32Array, Float32Array];
+  /**
+   * For a "same" convolution with stride 1 (wide layout), the input gradient is the valid
+   * convolution of the zero-padded output gradient with the kernels flipped and transposed:
+   * the padded `dY` chunk, its im2col `[O·KH·KW, Nc·Q]` and the kernels `[C, O·KH·KW]`. Its
+   * GEMM has the forward's shape (inner dimension O·KH·KW instead of O) and no col2im
+   * follows: `#dCols` then hold `dX` in the wide layout `[C, Nc·Q]`. Null otherwise.
+   */
+  readonly #dxT: TransposedGrad | null;
   readonly #dPre: Float32Array;
   /** Per pooled output: the index of its maximum in its chunk's `#y`. */
   readonly #argmax: Int32Array;
@@ -178,7 +200,19 @@ export class ConvStage {
     const padSize = padded ? this.chunk * s.inChannels * s.height * s.width : 0;
     this.#xPad = new Float32Array(padSize);
     this.#dxPad = new Float32Array(needInputGrad ? padSize : 0);
-    const chunkNP = this.chunk * Q, dColsSize = needInputGrad ? K * chunkNP : 0;
+    const KH = s.kernelH, KW = s.kernelW, O = s.outChannels, C = s.inChannels;
+    const same = top + padBottom === KH - 1 && left + padRight === KW - 1;
+    this.#dxT = needInputGrad && this.#wide && same
+      ? {
+        dyPad: new Float32Array(this.chunk * O * s.height * s.width),
+        cols: new Float32Array(O * KH * KW * this.chunk * Q),
+        w: new Float32Array(C * O * KH * KW),
+        top: KH - 1 - top,
+        left: KW - 1 - left,
+      }
+      : null;
+    const chunkNP = this.chunk * Q;
+    const dColsSize = needInputGrad ? (this.#dxT ? C : K) * chunkNP : 0;
     this.#cols = new Float32Array(K * s.batch * Q);
     this.#y = [
       new Float32Array(s.outChannels * chunkNP),
@@ -266,12 +300,20 @@ export class ConvStage {
     this.#dbSum.fill(0);
     this.#scatter(dys[0], dPre, 0, size(0));
     const pipelined = this.#pipelinedBackward, threads = this.#oneBlasThread(pipelined);
+    const dxT = dx === null ? null : this.#dxT, C = this.#s.inChannels;
+    const OKK = O * this.#s.kernelH * this.#s.kernelW;
+    if (dxT) this.#flipKernels(dxT.w, w);
     try {
       for (let c = 0; c < chunks; c++) {
         const n0 = c * this.chunk, NP = size(c) * Q, dy = dys[c & 1], dc = dCols[c & 1];
         const cols = this.#cols.subarray(K * n0 * Q, K * n0 * Q + K * NP);
+        if (dxT) this.#unfoldGrad(dxT, dy, size(c));
         let gemm = this.#gemm(pipelined, false, true, O, K, NP, dy, NP, cols, NP, c ? 1 : 0, dw, K);
-        if (dx !== null) {
+        if (dxT) {
+          gemm = gemm.then(() =>
+            this.#gemm(pipelined, false, false, C, NP, OKK, dxT.w, OKK, dxT.cols, NP, 0, dc, NP)
+          );
+        } else if (dx !== null) {
           gemm = gemm.then(() =>
             this.#gemm(pipelined, true, false, K, NP, O, w, K, dy, NP, 0, dc, NP)
           );
@@ -364,12 +406,60 @@ export class ConvStage {
   }
 
   #col2im(dx: Float32Array, dCols: Float32Array, c: number, nc: number): void {
+    if (this.#dxT) {
+      this.#cropWide(dx, dCols, c * this.chunk, nc);
+      return;
+    }
     const fold = this.#wide ? col2imWide : col2im;
     if (this.#pad) {
       fold(this.#dxPad, dCols, { ...this.#s, batch: nc }, 0);
       this.#cropChunk(dx, c * this.chunk, nc);
     } else {
       fold(dx, dCols, { ...this.#s, batch: nc }, c * this.chunk * this.#inSize);
+    }
+  }
+
+  /** `wT[c, (o·KH + i)·KW + j] = w[o, c, KH-1-i, KW-1-j]`: the transposed convolution's kernels. */
+  #flipKernels(wT: Float32Array, w: Float32Array): void {
+    const { outChannels: O, inChannels: C, kernelH: KH, kernelW: KW } = this.#s, KK = KH * KW;
+    for (let o = 0; o < O; o++) {
+      for (let c = 0; c < C; c++) {
+        const src = (o * C + c) * KK, dst = (c * O + o) * KK;
+        for (let k = 0; k < KK; k++) wT[dst + k] = w[src + KK - 1 - k];
+      }
+    }
+  }
+
+  /** Pads one chunk's `dY` (`[O, Nc·Q]`, wide) and unfolds it for the transposed convolution. */
+  #unfoldGrad(t: TransposedGrad, dy: Float32Array, nc: number): void {
+    const O = this.#s.outChannels, Hp = this.#s.height, Wp = this.#s.width, Q = this.#Q;
+    const OH = this.#convH, OW = this.#convW, R = this.#rowStride, NP = nc * Q;
+    for (let i = 0; i < nc; i++) {
+      for (let o = 0; o < O; o++) {
+        let dst = (i * O + o) * Hp * Wp + t.top * Wp + t.left;
+        for (let r = 0, src = o * NP + i * Q; r < OH; r++, src += R, dst += Wp) {
+          for (let q = 0; q < OW; q++) t.dyPad[dst + q] = dy[src + q];
+        }
+      }
+    }
+    im2colWide(t.cols, t.dyPad, {
+      ...this.#s,
+      batch: nc,
+      inChannels: O,
+      outChannels: this.#s.inChannels,
+    });
+  }
+
+  /** Writes a chunk's `dX` from the wide layout `[C, Nc·Q]` to samples `n0 ..` of `dx` (NCHW). */
+  #cropWide(dx: Float32Array, dX: Float32Array, n0: number, nc: number): void {
+    const C = this.#s.inChannels, Q = this.#Q, NP = nc * Q, Wp = this.#s.width;
+    const { H, W } = this.#pad ?? { H: this.#s.height, W: this.#s.width };
+    for (let i = 0, dst = n0 * this.#inSize; i < nc; i++) {
+      for (let c = 0; c < C; c++) {
+        for (let y = 0, src = c * NP + i * Q; y < H; y++, src += Wp) {
+          for (let q = 0; q < W; q++) dx[dst++] = dX[src + q];
+        }
+      }
     }
   }
 
