@@ -90,10 +90,14 @@ fn grads10(drow: u32, o0: u32, x: u32) -> Grads {
 // 0 outside the input, and everywhere when the row is a padding row (`inside` false).
 fn load4(row: u32, col: i32, bias: bool, inside: bool) -> vec4f {
   if (bias) { return vec4f(1.0); }
+  if (PT == 0u && PL == 0u && OH + KH <= H + 1u && OW + KW <= W + 1u) {
+    let c = u32(col);
+    return vec4f(inp[row + min(c, W - 1u)], inp[row + min(c + 1u, W - 1u)],
+                 inp[row + min(c + 2u, W - 1u)], inp[row + min(c + 3u, W - 1u)]);
+  }
   let k = vec4i(col) + vec4i(0, 1, 2, 3);
   let q = vec4u(clamp(k, vec4i(0), vec4i(i32(W) - 1)));
   let v = vec4f(inp[row + q.x], inp[row + q.y], inp[row + q.z], inp[row + q.w]);
-  if (PT == 0u && PL == 0u && OH + KH <= H + 1u && OW + KW <= W + 1u) { return v; }
   return select(vec4f(0.0), v, (k >= vec4i(0)) & (k < vec4i(i32(W))) & vec4<bool>(inside));
 }
 

@@ -68,10 +68,14 @@ fn weights4(o0: u32, k: u32) -> vec4f {
 // 4 input values of row `row` from column `col`, `step` apart: without horizontal padding
 // clamped to the row (columns past W only feed output columns past OW), with it 0 outside.
 fn load4(row: u32, col: i32, step: u32) -> vec4f {
+  if (PL == 0u && (OW - 1u) * SW + KW <= W) {
+    let c = u32(col);
+    return vec4f(inp[row + min(c, W - 1u)], inp[row + min(c + step, W - 1u)],
+                 inp[row + min(c + 2u * step, W - 1u)], inp[row + min(c + 3u * step, W - 1u)]);
+  }
   let k = vec4i(col) + vec4i(0, 1, 2, 3) * i32(step);
   let q = vec4u(clamp(k, vec4i(0), vec4i(i32(W) - 1)));
   let v = vec4f(inp[row + q.x], inp[row + q.y], inp[row + q.z], inp[row + q.w]);
-  if (PL == 0u && (OW - 1u) * SW + KW <= W) { return v; }
   return select(vec4f(0.0), v, (k >= vec4i(0)) & (k < vec4i(i32(W))));
 }
 
