@@ -13,20 +13,31 @@
  *
  * @module
  */
-import { conv2dBackward, conv2dForward } from "../cpu/conv2d.ts";
-import { maxPool2dBackward, maxPool2dForward } from "../cpu/maxpool2d.ts";
+import { conv2dBackward, conv2dForward, conv2dOutputSize } from "../cpu/conv2d.ts";
+import { maxPool2dBackward, maxPool2dForward, maxPool2dOutputSize } from "../cpu/maxpool2d.ts";
+import { avgPool2dBackward, avgPool2dForward } from "../cpu/avgpool2d.ts";
 import { denseBackward, denseForward } from "../cpu/dense.ts";
 import { tanhBackward, tanhForward } from "../cpu/tanh.ts";
+import { reluBackward, reluForward } from "../cpu/relu.ts";
+import { dropoutBackward, dropoutForward, dropoutKey } from "../cpu/dropout.ts";
+import {
+  batchNormBackward,
+  batchNormForwardEval,
+  batchNormForwardTrain,
+} from "../cpu/batchnorm.ts";
+import { adamUpdate } from "../cpu/adam.ts";
+import { BatchNormStage } from "../src/backends/native/batchnorm.ts";
 import { softmaxForward } from "../cpu/softmax.ts";
 import { errorCount, nllLoss, softmaxNllBackward } from "../cpu/nll.ts";
 import { sgdUpdate } from "../cpu/sgd.ts";
 import { type Blas, BlasNotFoundError, tryLoadBlas } from "../src/backends/native/blas.ts";
 import { ConvStage } from "../src/backends/native/conv.ts";
 import { DenseStage } from "../src/backends/native/dense.ts";
-import { PoolStage } from "../src/backends/native/pool.ts";
+import { AvgPoolStage, PoolStage } from "../src/backends/native/pool.ts";
 import { activateInPlace, activationBackward } from "../src/backends/native/pointwise.ts";
 import { getDevice, upload } from "../src/backends/webgpu/device.ts";
 import {
+  convDilation,
   type ConvDims,
   convWeightSplits,
   type Dispatch,
@@ -78,10 +89,7 @@ const labels = (n: number) => Int32Array.from({ length: n }, (_, i) => (i * 7) %
 const F = 4; // bytes per float
 
 function conv(name: string, d: ConvDims, withDx: boolean): OpCase[] {
-  const N = BATCH, OH = d.H - d.KH + 1, OW = d.W - d.KW + 1;
-  const xs = N * d.C * d.H * d.W, ws = d.O * d.C * d.KH * d.KW, ys = N * d.O * OH * OW;
-  const macs = N * d.O * OH * OW * d.C * d.KH * d.KW;
-  const S = convWeightSplits(d);
+  const N = BATCH;
   const s = {
     batch: N,
     inChannels: d.C,
@@ -90,12 +98,37 @@ function conv(name: string, d: ConvDims, withDx: boolean): OpCase[] {
     outChannels: d.O,
     kernelH: d.KH,
     kernelW: d.KW,
+    strideH: d.SH ?? 1,
+    strideW: d.SW ?? 1,
+    padTop: d.PT ?? 0,
+    padLeft: d.PL ?? 0,
+    padBottom: d.PB ?? 0,
+    padRight: d.PR ?? 0,
   };
-  const shape = `${N}x${d.C}x${d.H}x${d.W} * ${d.O}x${d.C}x${d.KH}x${d.KW}`;
-  const backward: KernelCall[] = [
+  const { outH: OH, outW: OW } = conv2dOutputSize(s);
+  const xs = N * d.C * d.H * d.W, ws = d.O * d.C * d.KH * d.KW, ys = N * d.O * OH * OW;
+  const macs = N * d.O * OH * OW * d.C * d.KH * d.KW;
+  const S = convWeightSplits(d);
+  const shape = `${N}x${d.C}x${d.H}x${d.W} * ${d.O}x${d.C}x${d.KH}x${d.KW}` +
+    (s.strideH > 1 || s.strideW > 1 ? ` stride ${s.strideH}x${s.strideW}` : "") +
+    (s.padTop + s.padLeft + s.padBottom + s.padRight > 0
+      ? ` pad ${s.padTop},${s.padLeft},${s.padBottom},${s.padRight}`
+      : "");
+  // A strided convolution's backward runs the stride-1 kernels on its dOut dilated to d1.
+  const { dilate, OH1, OW1 } = convDilation(d);
+  const d1 = dilate ? N * d.O * OH1 * OW1 : ys;
+  const backward: KernelCall[] = dilate
+    ? [{
+      spec: specs.conv2dDilate(d),
+      args: { dOut: ys, d1 },
+      flops: 0,
+      bytes: F * (ys + d1),
+    }]
+    : [];
+  backward.push(
     {
       spec: specs.conv2dBackwardWeight(d), // dw and db (the bias lane sums dOut)
-      args: { dOut: ys, inp: xs, partial: S * (ws + d.O) },
+      args: { dOut: d1, inp: xs, partial: S * (ws + d.O) },
       flops: 2 * macs + ys,
       bytes: F * (ys + xs + S * (ws + d.O)),
     },
@@ -105,11 +138,11 @@ function conv(name: string, d: ConvDims, withDx: boolean): OpCase[] {
       flops: S * (ws + d.O),
       bytes: F * (S + 1) * (ws + d.O),
     },
-  ];
+  );
   if (withDx) {
     backward.push({
       spec: specs.conv2dBackwardInput(d),
-      args: { dOut: ys, w: ws, dx: xs },
+      args: { dOut: d1, w: ws, dx: xs },
       flops: 2 * macs,
       bytes: F * (ys + ws + xs),
     });
@@ -159,8 +192,7 @@ function conv(name: string, d: ConvDims, withDx: boolean): OpCase[] {
 }
 
 function pool(name: string, d: PoolDims): OpCase[] {
-  const N = BATCH, OH = Math.floor(d.H / d.PH), OW = Math.floor(d.W / d.PW);
-  const xs = N * d.C * d.H * d.W, ys = N * d.C * OH * OW;
+  const N = BATCH;
   const s = {
     batch: N,
     channels: d.C,
@@ -168,22 +200,23 @@ function pool(name: string, d: PoolDims): OpCase[] {
     width: d.W,
     poolH: d.PH,
     poolW: d.PW,
+    strideH: d.SH ?? d.PH,
+    strideW: d.SW ?? d.PW,
     ignoreBorder: d.ignoreBorder,
   };
-  const shape = `${N}x${d.C}x${d.H}x${d.W} / ${d.PH}x${d.PW}`;
-  const poolStage = () =>
-    new PoolStage(
-      {
-        inShape: [d.C, d.H, d.W],
-        outShape: [d.C, OH, OW],
-        poolH: d.PH,
-        poolW: d.PW,
-        strideH: d.PH,
-        strideW: d.PW,
-      },
-      null,
-      N,
-    );
+  const { outH: OH, outW: OW } = maxPool2dOutputSize(s);
+  const xs = N * d.C * d.H * d.W, ys = N * d.C * OH * OW;
+  const shape = `${N}x${d.C}x${d.H}x${d.W} / ${d.PH}x${d.PW}` +
+    (s.strideH !== d.PH || s.strideW !== d.PW ? ` stride ${s.strideH}x${s.strideW}` : "");
+  const poolShape = {
+    inShape: [d.C, d.H, d.W],
+    outShape: [d.C, OH, OW],
+    poolH: d.PH,
+    poolW: d.PW,
+    strideH: s.strideH,
+    strideW: s.strideW,
+  };
+  const poolStage = () => new PoolStage(poolShape, null, N);
   return [
     {
       group: `maxpool2d forward ${name}`,
@@ -191,7 +224,7 @@ function pool(name: string, d: PoolDims): OpCase[] {
       kernels: [{
         spec: specs.maxPool2dForward(d),
         args: { inp: xs, out: ys },
-        flops: xs,
+        flops: ys * d.PH * d.PW,
         bytes: F * (xs + ys),
       }],
       cpu() {
@@ -211,7 +244,7 @@ function pool(name: string, d: PoolDims): OpCase[] {
       kernels: [{
         spec: specs.maxPool2dBackward(d),
         args: { dOut: ys, inp: xs, dx: xs },
-        flops: xs,
+        flops: ys * d.PH * d.PW,
         bytes: F * (ys + 2 * xs),
       }],
       cpu() {
@@ -227,6 +260,82 @@ function pool(name: string, d: PoolDims): OpCase[] {
       },
     },
   ];
+}
+
+function avgPool(name: string, d: PoolDims): OpCase[] {
+  const N = BATCH;
+  const s = {
+    batch: N,
+    channels: d.C,
+    height: d.H,
+    width: d.W,
+    poolH: d.PH,
+    poolW: d.PW,
+    strideH: d.SH ?? d.PH,
+    strideW: d.SW ?? d.PW,
+    ignoreBorder: d.ignoreBorder,
+  };
+  const { outH: OH, outW: OW } = maxPool2dOutputSize(s);
+  const xs = N * d.C * d.H * d.W, ys = N * d.C * OH * OW;
+  const global = d.PH === d.H && d.PW === d.W;
+  const shape = `${N}x${d.C}x${d.H}x${d.W} / ${d.PH}x${d.PW}` +
+    (s.strideH !== d.PH || s.strideW !== d.PW ? ` stride ${s.strideH}x${s.strideW}` : "");
+  const stage = () =>
+    new AvgPoolStage({
+      inShape: [d.C, d.H, d.W],
+      outShape: global ? [d.C] : [d.C, OH, OW],
+      poolH: d.PH,
+      poolW: d.PW,
+      strideH: s.strideH,
+      strideW: s.strideW,
+    }, N);
+  return [
+    {
+      group: `avgpool2d forward ${name}`,
+      shape,
+      kernels: [{
+        spec: specs.avgPool2dForward(d),
+        args: { inp: xs, out: ys },
+        flops: ys * d.PH * d.PW,
+        bytes: F * (xs + ys),
+      }],
+      cpu() {
+        const [x, y] = [rand(xs), new Float32Array(ys)];
+        return () => avgPool2dForward(y, x, s);
+      },
+      nativeNote: "AvgPoolStage",
+      native() {
+        const st = stage();
+        const [x, y] = [rand(xs), new Float32Array(ys)];
+        return Promise.resolve(() => st.forward(y, x, N));
+      },
+    },
+    {
+      group: `avgpool2d backward ${name}`,
+      shape,
+      kernels: [{
+        spec: specs.avgPool2dBackward(d),
+        args: { dOut: ys, dx: xs },
+        flops: ys * d.PH * d.PW,
+        bytes: F * (ys + xs),
+      }],
+      cpu() {
+        const [dy, dx] = [rand(ys), new Float32Array(xs)];
+        return () => avgPool2dBackward(dx, dy, s);
+      },
+      nativeNote: "AvgPoolStage",
+      native() {
+        const st = stage();
+        const [dy, dx] = [rand(ys), new Float32Array(xs)];
+        return Promise.resolve(() => st.backward(dx, dy, N));
+      },
+    },
+  ];
+}
+
+/** A 3x3 "same" convolution (padding 1) of C channels of H x H into O. */
+function sameConv(C: number, H: number, O: number): ConvDims {
+  return { C, H, W: H, O, KH: 3, KW: 3, PT: 1, PL: 1, PB: 1, PR: 1 };
 }
 
 function dense(name: string, I: number, J: number, withDx: boolean): OpCase[] {
@@ -297,48 +406,48 @@ function dense(name: string, I: number, J: number, withDx: boolean): OpCase[] {
   ];
 }
 
-function tanh(name: string, size: number): OpCase[] {
+function activation(kind: "tanh" | "relu", name: string, size: number): OpCase[] {
   const n = BATCH * size;
   return [
     {
-      group: `tanh forward ${name}`,
+      group: `${kind} forward ${name}`,
       shape: `${BATCH}x${size}`,
       kernels: [{
-        spec: specs.activation("tanh", "forward", size),
+        spec: specs.activation(kind, "forward", size),
         args: { inp: n, out: n },
         flops: n,
         bytes: F * 2 * n,
       }],
       cpu() {
         const [x, y] = [rand(n), new Float32Array(n)];
-        return () => tanhForward(y, x);
+        return kind === "tanh" ? () => tanhForward(y, x) : () => reluForward(y, x);
       },
-      nativeNote: "copy + tanh in place; in LeNet fused into its stage",
+      nativeNote: `copy + ${kind} in place; in a network fused into the stage before`,
       native() {
         const [x, y] = [rand(n), new Float32Array(n)];
         return Promise.resolve(() => {
           y.set(x);
-          activateInPlace("tanh", y, n);
+          activateInPlace(kind, y, n);
         });
       },
     },
     {
-      group: `tanh backward ${name}`,
+      group: `${kind} backward ${name}`,
       shape: `${BATCH}x${size}`,
       kernels: [{
-        spec: specs.activation("tanh", "backward", size),
+        spec: specs.activation(kind, "backward", size),
         args: { dOut: n, y: n, dx: n },
         flops: 3 * n,
         bytes: F * 3 * n,
       }],
       cpu() {
         const [dy, y, dx] = [rand(n), rand(n), new Float32Array(n)];
-        return () => tanhBackward(dx, dy, y);
+        return kind === "tanh" ? () => tanhBackward(dx, dy, y) : () => reluBackward(dx, dy, y);
       },
-      nativeNote: "from the output; in LeNet fused into its stage",
+      nativeNote: "from the output; in a network fused into the stage before",
       native() {
         const [dy, y, dx] = [rand(n), rand(n), new Float32Array(n)];
-        return Promise.resolve(() => activationBackward("tanh", dx, dy, y, n));
+        return Promise.resolve(() => activationBackward(kind, dx, dy, y, n));
       },
     },
   ];
@@ -355,7 +464,10 @@ export const LENET = {
     ...pool("pool1", { C: 50, H: 8, W: 8, PH: 2, PW: 2, ignoreBorder: true }),
   ],
   dense: [...dense("dense0", 800, 500, true), ...dense("dense1", 500, 10, true)],
-  activations: [...tanh("after conv0", 20 * 12 * 12), ...tanh("after dense0", 500)],
+  activations: [
+    ...activation("tanh", "after conv0", 20 * 12 * 12),
+    ...activation("tanh", "after dense0", 500),
+  ],
   softmaxNll: [
     {
       group: "softmax forward",
@@ -433,6 +545,208 @@ export const LENET = {
       return Promise.resolve(() => {
         for (let i = 0; i < ps.length; i++) sgdUpdate(ps[i], gs[i], 0.01);
       });
+    },
+  }] as OpCase[],
+};
+
+function dropout(name: string, size: number, rate: number): OpCase[] {
+  const n = BATCH * size, key = dropoutKey(1, 1, 0);
+  const direction = (d: "forward" | "backward"): OpCase => ({
+    group: `dropout ${d} ${name}`,
+    shape: `${BATCH}x${size} rate ${rate}`,
+    kernels: [{
+      spec: specs.dropout(d, size, rate, 0),
+      args: d === "forward" ? { inp: n, out: n } : { dOut: n, dx: n },
+      flops: 12 * n, // two lowbias32 hashes per value
+      bytes: F * 2 * n,
+    }],
+    cpu() {
+      const [x, y] = [rand(n), new Float32Array(n)];
+      const run = d === "forward" ? dropoutForward : dropoutBackward;
+      return () => run(y, x, rate, key);
+    },
+    nativeNote: "the cpu/ loop, which the native backend calls",
+    native() {
+      const [x, y] = [rand(n), new Float32Array(n)];
+      const run = d === "forward" ? dropoutForward : dropoutBackward;
+      return Promise.resolve(() => run(y, x, rate, key));
+    },
+  });
+  return [direction("forward"), direction("backward")];
+}
+
+function batchNorm(name: string, C: number, P: number): OpCase[] {
+  const n = BATCH * C * P, s = { batch: BATCH, channels: C, positions: P };
+  const shape = `${BATCH}x${C}x${P}`;
+  const tensors = () => ({
+    gamma: rand(C),
+    beta: rand(C),
+    dGamma: new Float32Array(C),
+    dBeta: new Float32Array(C),
+    runningMean: rand(C),
+    runningVar: rand(C).map(Math.abs),
+  });
+  const stage = () => new BatchNormStage(C, P, 1e-5, 0.1, null, tensors(), BATCH);
+  return [
+    {
+      group: `batchnorm forward (train) ${name}`,
+      shape,
+      kernels: [{
+        spec: specs.batchNormForwardTrain(C, P, 1e-5, 0.1),
+        args: {
+          x: n,
+          gamma: C,
+          beta: C,
+          runMean: C,
+          runVar: C,
+          saveMean: C,
+          saveInvStd: C,
+          y: n,
+        },
+        flops: 7 * n,
+        bytes: F * 4 * n, // x read three times, y written
+      }],
+      cpu() {
+        const t = tensors(), [x, y] = [rand(n), new Float32Array(n)];
+        const [mean, invStd] = [new Float32Array(C), new Float32Array(C)];
+        return () =>
+          batchNormForwardTrain(
+            y,
+            x,
+            t.gamma,
+            t.beta,
+            t.runningMean,
+            t.runningVar,
+            mean,
+            invStd,
+            s,
+            1e-5,
+            0.1,
+          );
+      },
+      nativeNote: "BatchNormStage.forward (one-pass float64 statistics), no activation",
+      native() {
+        const st = stage(), [x, y] = [rand(n), new Float32Array(n)];
+        return Promise.resolve(() => st.forward(y, x, BATCH, true));
+      },
+    },
+    {
+      group: `batchnorm forward (eval) ${name}`,
+      shape,
+      kernels: [{
+        spec: specs.batchNormForwardEval(C, P, 1e-5),
+        args: { x: n, gamma: C, beta: C, runMean: C, runVar: C, y: n },
+        flops: 5 * n,
+        bytes: F * 2 * n,
+      }],
+      cpu() {
+        const t = tensors(), [x, y] = [rand(n), new Float32Array(n)];
+        return () =>
+          batchNormForwardEval(y, x, t.gamma, t.beta, t.runningMean, t.runningVar, s, 1e-5);
+      },
+      nativeNote: "BatchNormStage.forward in evaluation mode, no activation",
+      native() {
+        const st = stage(), [x, y] = [rand(n), new Float32Array(n)];
+        return Promise.resolve(() => st.forward(y, x, BATCH, false));
+      },
+    },
+    {
+      group: `batchnorm backward ${name}`,
+      shape,
+      kernels: [{
+        spec: specs.batchNormBackward(C, P),
+        args: {
+          dOut: n,
+          x: n,
+          gamma: C,
+          saveMean: C,
+          saveInvStd: C,
+          dGamma: C,
+          dBeta: C,
+          dx: n,
+        },
+        flops: 10 * n,
+        bytes: F * 5 * n, // dOut and x read twice, dx written
+      }],
+      cpu() {
+        const t = tensors(), [x, dy, dx] = [rand(n), rand(n), new Float32Array(n)];
+        const [mean, invStd] = [rand(C), rand(C).map(Math.abs)];
+        return () => batchNormBackward(dx, t.dGamma, t.dBeta, dy, x, t.gamma, mean, invStd, s);
+      },
+      nativeNote: "BatchNormStage.backward after a training forward, no activation",
+      native() {
+        const st = stage(), [x, y, dy, dx] = [rand(n), new Float32Array(n), rand(n), rand(n)];
+        st.forward(y, x, BATCH, true);
+        return Promise.resolve(() => st.backward(dx, dy, x, y, BATCH));
+      },
+    },
+  ];
+}
+
+/** The new layers' ops at batch 500, at the shapes of a small modern CNN (examples/modern.ts). */
+export const MODERN = {
+  conv2d: [
+    ...conv("3x3 same 16->32 28x28", sameConv(16, 28, 32), false),
+    ...conv("3x3 same 32->32 14x14", sameConv(32, 14, 32), true),
+    ...conv("3x3 stride 2 32->32 28x28", { ...sameConv(32, 28, 32), SH: 2, SW: 2 }, true),
+  ],
+  maxpool2d: [
+    ...pool("3x3 stride 2 on 32x28x28", {
+      C: 32,
+      H: 28,
+      W: 28,
+      PH: 3,
+      PW: 3,
+      SH: 2,
+      SW: 2,
+      ignoreBorder: false,
+    }),
+  ],
+  avgpool2d: [
+    ...avgPool("2x2 on 32x28x28", { C: 32, H: 28, W: 28, PH: 2, PW: 2, ignoreBorder: true }),
+    ...avgPool("global on 64x7x7", { C: 64, H: 7, W: 7, PH: 7, PW: 7, ignoreBorder: true }),
+  ],
+  relu: [
+    ...activation("relu", "after a 32x14x14 conv", 32 * 14 * 14),
+    ...activation("relu", "after a dense 128", 128),
+  ],
+  dropout: [...dropout("after a dense 128", 128, 0.5), ...dropout("32x7x7", 32 * 7 * 7, 0.25)],
+  batchnorm: [...batchNorm("32x14x14", 32, 196), ...batchNorm("dense 128", 128, 1)],
+  adam: [{
+    group: "adam update",
+    shape: "431080 parameters",
+    kernels: [{
+      spec: specs.adamUpdate(431080),
+      args: { g: 431080, p: 431080, m: 431080, v: 431080, result: 2, flag: 1 },
+      flops: 12 * 431080,
+      bytes: F * 7 * 431080,
+    }],
+    cpu() {
+      const [p, g, m, v] = [rand(431080), rand(431080), rand(431080), rand(431080).map(Math.abs)];
+      const o = {
+        learningRate: 1e-3,
+        beta1: 0.9,
+        beta2: 0.999,
+        epsilon: 1e-8,
+        weightDecay: 0,
+        decoupled: false,
+        step: 3,
+      };
+      return () => adamUpdate(p, g, m, v, o);
+    },
+    nativeNote: "cpu/ adamUpdate over one array, which the native backend calls per parameter",
+    native() {
+      const [p, g, m, v] = [rand(431080), rand(431080), rand(431080), rand(431080).map(Math.abs)];
+      const o = {
+        learningRate: 1e-3,
+        beta1: 0.9,
+        beta2: 0.999,
+        epsilon: 1e-8,
+        weightDecay: 0,
+        decoupled: false,
+        step: 3,
+      };
+      return Promise.resolve(() => adamUpdate(p, g, m, v, o));
     },
   }] as OpCase[],
 };

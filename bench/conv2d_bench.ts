@@ -1,13 +1,14 @@
 /**
- * conv2d at the tutorial's shapes (batch 500): the CPU reference (baseline), the native
- * backend's twin (its name says what it runs) and the WebGPU kernels side by side, one
- * `deno bench` group per op and layer. Native and WebGPU entries are skipped, with a line on
+ * conv2d at the tutorial's shapes and at a small modern CNN's (3x3 "same", 3x3 stride 2), batch
+ * 500: the CPU reference (baseline), the native backend's twin (its name says what it runs)
+ * and the WebGPU kernels side by side, one `deno bench` group per op and layer. Native and WebGPU entries are skipped, with a line on
  * stderr saying why, where no CBLAS or no adapter is found.
  *
  *   deno bench -A bench/conv2d_bench.ts
  *
  * @module
  */
-import { benchCases, LENET } from "./_bench_util.ts";
+import { benchCases, LENET, MODERN } from "./_bench_util.ts";
 
 await benchCases(LENET.conv2d, 1);
+await benchCases(MODERN.conv2d, 1);

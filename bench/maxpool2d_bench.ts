@@ -8,6 +8,7 @@
  *
  * @module
  */
-import { benchCases, LENET } from "./_bench_util.ts";
+import { benchCases, LENET, MODERN } from "./_bench_util.ts";
 
 await benchCases(LENET.maxpool2d, 5);
+await benchCases(MODERN.maxpool2d, 5); // overlapping 3x3 stride 2
