@@ -50,7 +50,11 @@ import { DenseStage } from "../src/backends/native/dense.ts";
 import { BatchNormStage } from "../src/backends/native/batchnorm.ts";
 import { STAGES } from "../src/backends/native/stages.ts";
 import { AvgPoolStage, PoolStage } from "../src/backends/native/pool.ts";
-import type { Activation } from "../src/backends/native/pointwise.ts";
+import {
+  activateInPlace,
+  type Activation,
+  activationBackward,
+} from "../src/backends/native/pointwise.ts";
 import { assertAllClose } from "./_assert.ts";
 
 const probe = tryLoadBlas();
@@ -698,4 +702,14 @@ Deno.test({
     await stage.forward(x, out, n, { ...run, training: false });
     assert.deepEqual(out.subarray(0, len), x.subarray(0, len));
   },
+});
+
+Deno.test("native relu: the bit trick is x < 0 ? 0 : x (NaN stays, -Inf gives 0), on a subarray", () => {
+  const buf = Float32Array.of(-3, -1, NaN, -Infinity, Infinity, -0, 2, 1e-45, -1e-45, -5);
+  const y = buf.subarray(1, 9);
+  activateInPlace("relu", y, y.length);
+  assert.deepEqual([...buf], [-3, 0, NaN, 0, Infinity, 0, 2, Math.fround(1e-45), 0, -5]);
+  const dx = new Float32Array(3);
+  activationBackward("relu", dx, Float32Array.of(5, 6, 7), Float32Array.of(0, 2, 1e-45), 3);
+  assert.deepEqual([...dx], [0, 6, 7]);
 });
