@@ -2,7 +2,9 @@
  * The native backend's fused stages at the tutorial's batch of 500, each beside the same
  * work done by the unfused native ops in sequence (the entries of the per-op benches): what
  * fusing the pooling and the activation into the GEMM's epilogue buys. Plus a whole LeNet
- * inference pass (the training step of every backend is in `train_step_bench.ts`).
+ * inference pass (the training step of every backend is in `train_step_bench.ts`), and at
+ * batch 128 the stages of a modern CNN (3x3 "same" convolution, batch norm + ReLU) and one
+ * Adam training step of it.
  *
  *   deno bench -A bench/native_bench.ts
  *
@@ -10,7 +12,20 @@
  *
  * @module
  */
-import { lenet5, RandomState, Sequential } from "../mod.ts";
+import {
+  BatchNorm1D,
+  BatchNorm2D,
+  Conv2D,
+  Dense,
+  Dropout,
+  lenet5,
+  MaxPool2D,
+  RandomState,
+  ReLU,
+  Sequential,
+  Softmax,
+} from "../mod.ts";
+import { BatchNormStage } from "../src/backends/native/batchnorm.ts";
 import { ConvStage } from "../src/backends/native/conv.ts";
 import { DenseStage } from "../src/backends/native/dense.ts";
 import { PoolStage } from "../src/backends/native/pool.ts";
@@ -180,5 +195,93 @@ Deno.bench({
       layers: lenet5(),
     });
     await model.predict(images);
+  },
+});
+
+/** The modern CNN's stages at batch 128: a 3x3 "same" convolution, batch norm + ReLU. */
+const M = 128;
+function modernStages(C: number, H: number, O: number): void {
+  const group = `native modern stages, batch ${M}, ${C}->${O} channels at ${H}x${H}`;
+  const s = {
+    batch: M,
+    inChannels: C,
+    height: H,
+    width: H,
+    outChannels: O,
+    kernelH: 3,
+    kernelW: 3,
+    padTop: 1,
+    padLeft: 1,
+    padBottom: 1,
+    padRight: 1,
+  };
+  const x = rand(M * C * H * H, 0, 1), w = rand(O * C * 9), b = rand(O);
+  const out = new Float32Array(M * O * H * H), dOut = rand(out.length, -1e-3, 1e-3);
+  const dx = new Float32Array(x.length), dw = new Float32Array(w.length);
+  const db = new Float32Array(O);
+  let conv: ConvStage | null = null;
+  const make = () => conv ??= new ConvStage(blas!, s, null, null, true);
+  const bnOut = new Float32Array(out.length), dBn = new Float32Array(out.length);
+  let bn: BatchNormStage | null = null;
+  const makeBn = () =>
+    bn ??= new BatchNormStage(O, H * H, 1e-5, 0.1, "relu", {
+      gamma: new Float32Array(O).fill(1),
+      beta: new Float32Array(O),
+      dGamma: new Float32Array(O),
+      dBeta: new Float32Array(O),
+      runningMean: new Float32Array(O),
+      runningVar: new Float32Array(O).fill(1),
+    }, M);
+  const cases: [string, () => void | Promise<void>][] = [
+    ["conv 3x3 same forward", () => make().forward(out, x, w, b, M)],
+    ["conv 3x3 same backward (with dx)", () => make().backward(dx, dw, db, dOut, out, w, M)],
+    ["batchnorm + relu forward (training)", () => makeBn().forward(bnOut, out, M, true)],
+    ["batchnorm + relu backward", () => makeBn().backward(dBn, dOut, out, bnOut, M)],
+  ];
+  for (const [name, fn] of cases) {
+    Deno.bench({ name: `${C}->${O} ${H}x${H} ${name}`, group, ignore, n: 10, warmup: 2, fn });
+  }
+}
+modernStages(32, 28, 32);
+modernStages(64, 14, 64);
+
+let modern: Sequential | null = null;
+const modernX = rand(M * 784, 0, 1);
+const modernY = Int32Array.from({ length: M }, (_, i) => i % 10);
+Deno.bench({
+  name: "modern CNN training step native (Adam)",
+  group: `native modern CNN training step, batch ${M}`,
+  ignore,
+  n: 10,
+  warmup: 2,
+  async fn() {
+    modern ??= await Sequential.create({
+      inputShape: [1, 28, 28],
+      batchSize: M,
+      backend: "native",
+      layers: [
+        new Conv2D({ filters: 32, kernelSize: 3, padding: "same" }),
+        new BatchNorm2D(),
+        new ReLU(),
+        new Conv2D({ filters: 32, kernelSize: 3, padding: "same" }),
+        new BatchNorm2D(),
+        new ReLU(),
+        new MaxPool2D({ poolSize: 2 }),
+        new Conv2D({ filters: 64, kernelSize: 3, padding: "same" }),
+        new BatchNorm2D(),
+        new ReLU(),
+        new Conv2D({ filters: 64, kernelSize: 3, padding: "same" }),
+        new BatchNorm2D(),
+        new ReLU(),
+        new MaxPool2D({ poolSize: 2 }),
+        new Dense({ units: 256 }),
+        new BatchNorm1D(),
+        new ReLU(),
+        new Dropout({ rate: 0.3 }),
+        new Dense({ units: 10 }),
+        new Softmax(),
+      ],
+    });
+    await modern.trainStep(modernX, modernY, { optimizer: "adam", learningRate: 0.001 });
   },
 });
