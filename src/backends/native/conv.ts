@@ -16,7 +16,11 @@
  * writing the stage's NCHW output. The im2col matrices are kept for backward.
  * Backward, per chunk: the activation's derivative and the pooling's scatter (or a transpose)
  * give `dY[O, Nc·P]` and the bias gradient; then `dW += dY · colsᵀ` and, unless this is the
- * first stage, `dCols = Wᵀ · dY` followed by col2im.
+ * first stage, `dCols = Wᵀ · dY` followed by col2im. A "same" convolution with stride 1
+ * (output plane = input plane) takes its input gradient as a transposed convolution instead:
+ * im2col of the zero-padded `dY`, then `dX[C, Nc·P] = W̃ · cols` with the kernels flipped
+ * and transposed — a GEMM of the forward's shape (inner dimension O·KH·KW instead of O) and
+ * no col2im (32->32 channels at 28x28, batch 128: backward 161 vs 278 ms, busy machine).
  *
  * The two cores are used as a pipeline: each chunk's GEMMs run on another thread
  * (`sgemmAsync`, one BLAS thread) while JavaScript prepares the next chunk (im2col, scatter)
