@@ -70,6 +70,16 @@ export interface FusedPool {
 const CHUNK_BYTES = 1 << 20;
 
 /**
+ * A backward pass with an input gradient runs its GEMMs pipelined (one BLAS thread beside
+ * JavaScript) when one chunk's GEMM is below this many flops: two BLAS threads on such small
+ * GEMMs wait on each other. Measured at batch 128 on 2 busy cores: 32->32 channels at 28x28
+ * (chunks of 1 sample, 15 MFLOP) backward 232 ms pipelined vs 502 ms in sequence; at 14x14
+ * (33 MFLOP) and 7x7 (63 MFLOP) both ways within 7 %; LeNet's second conv (26 MFLOP) keeps
+ * its measured sequence.
+ */
+const SMALL_CHUNK_FLOPS = 20e6;
+
+/**
  * The wide im2col layout (see `im2colWide`) is taken when it adds at most this share of
  * unused GEMM columns. LeNet's first conv (+16 %): im2col becomes 25 memcpys per sample and
  * the forward pass, bound by JavaScript while its small GEMM waits, gets faster; the second
@@ -153,7 +163,8 @@ export class ConvStage {
    * @param pipelined Run the forward GEMMs on another thread beside JavaScript; default: with
    *   more than one core.
    * @param pipelinedBackward The same for the backward GEMMs; default: when `pipelined` and
-   *   there is no input gradient (else the GEMMs dominate and get every BLAS thread).
+   *   there is no input gradient (else the GEMMs dominate and get every BLAS thread), or when
+   *   a chunk's GEMMs are smaller than {@link SMALL_CHUNK_FLOPS}.
    * @param wide Use the wide im2col layout; default: when it adds at most
    *   {@link WIDE_MAX_EXTRA} unused columns.
    */
@@ -166,10 +177,9 @@ export class ConvStage {
     chunk?: number,
     pipelined = navigator.hardwareConcurrency > 1,
     wide?: boolean,
-    pipelinedBackward = pipelined && !needInputGrad,
+    pipelinedBackward?: boolean,
   ) {
     this.#pipelined = pipelined;
-    this.#pipelinedBackward = pipelinedBackward;
     this.#blas = blas;
     const { padTop: top = 0, padLeft: left = 0, padBottom = 0, padRight = 0 } = shape;
     const padded = top + left + padBottom + padRight > 0;
@@ -198,6 +208,9 @@ export class ConvStage {
     this.#rowStride = this.#wide ? s.width : OW;
     this.#inSize = shape.inChannels * shape.height * shape.width;
     this.chunk = Math.max(1, Math.min(s.batch, chunk ?? Math.floor(CHUNK_BYTES / (4 * K * Q))));
+    const chunkFlops = 2 * s.outChannels * K * this.chunk * Q;
+    this.#pipelinedBackward = pipelinedBackward ??
+      (pipelined && (!needInputGrad || chunkFlops < SMALL_CHUNK_FLOPS));
     this.#outH = pool ? pool.outH : OH;
     this.#outW = pool ? pool.outW : OW;
     this.outSize = s.outChannels * this.#outH * this.#outW;
