@@ -309,3 +309,34 @@ try {
   assert.match(text, /^BlasNotFoundError no CBLAS library could be loaded/);
   assert.match(text, /--allow-ffi/);
 });
+
+Deno.test({
+  name:
+    "native training: weights (with running statistics) and Adam state copied to a new model continue bit-identically",
+  ignore,
+  async fn() {
+    const rng = new RandomState(11);
+    const opts = { inputShape: [1, 14, 13], batchSize: 8, seed: 99, backend: "native" as const };
+    const a = await Sequential.create({ ...opts, layers: modern() });
+    const b = await Sequential.create({ ...opts, layers: modern() });
+    const batches = [0, 1, 2, 3].map(() => ({
+      x: Float32Array.from(rng.uniform(0, 1, 8 * 182)),
+      y: rng.randint(0, 10, 8),
+    }));
+    const train = { optimizer: "adam" as const, learningRate: 0.01 };
+    for (const { x, y } of batches.slice(0, 2)) await a.trainStep(x, y, train);
+    await b.setWeights(await a.getWeights());
+    await b.setOptimizerState(await a.getOptimizerState());
+    for (const { x, y } of batches.slice(2)) {
+      assert.equal(await b.trainStep(x, y, train), await a.trainStep(x, y, train));
+    }
+    const { x, y } = batches[0];
+    assert.deepEqual(await b.evaluate(x, y), await a.evaluate(x, y));
+    assert.deepEqual(await b.predict(x), await a.predict(x));
+    const wa = await a.getWeights(), wb = await b.getWeights();
+    assert.ok(Object.keys(wa).some((k) => k.endsWith("running_var")));
+    for (const k of Object.keys(wa)) assert.deepEqual(wb[k].data, wa[k].data, k);
+    a.dispose();
+    b.dispose();
+  },
+});
