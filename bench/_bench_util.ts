@@ -114,7 +114,7 @@ function conv(name: string, d: ConvDims, withDx: boolean): OpCase[] {
     (s.padTop + s.padLeft + s.padBottom + s.padRight > 0
       ? ` pad ${s.padTop},${s.padLeft},${s.padBottom},${s.padRight}`
       : "");
-  // A strided convolution's backward runs the stride-1 kernels on its dOut dilated to d1.
+  // A strided convolution's dx runs the stride-1 kernel on its dOut dilated to d1.
   const { dilate, OH1, OW1 } = convDilation(d);
   const d1 = dilate ? N * d.O * OH1 * OW1 : ys;
   const backward: KernelCall[] = dilate
@@ -128,7 +128,7 @@ function conv(name: string, d: ConvDims, withDx: boolean): OpCase[] {
   backward.push(
     {
       spec: specs.conv2dBackwardWeight(d), // dw and db (the bias lane sums dOut)
-      args: { dOut: d1, inp: xs, partial: S * (ws + d.O) },
+      args: { dOut: ys, inp: xs, partial: S * (ws + d.O) },
       flops: 2 * macs + ys,
       bytes: F * (ys + xs + S * (ws + d.O)),
     },

@@ -1,29 +1,32 @@
-// conv2d_backward_weight.wgsl: gradient of a stride-1 cross-correlation with zero padding
-// w.r.t. its weights and bias (a strided one runs it on its dOut dilated by
-// conv2d_dilate.wgsl), first pass: partial sums over S slices of the batch (split_sum.wgsl
-// adds them). The bias is a weight on an input of ones, so one more lane computes it.
-//   partial[s,o,c,i,j] = sum_{n in slice s, y, x} dOut[n,o,y,x] * in[n,c,y+i-PT,x+j-PL]
+// conv2d_backward_weight.wgsl: gradient of a cross-correlation with zero padding and stride
+// w.r.t. its weights and bias, first pass: partial sums over S slices of the batch
+// (split_sum.wgsl adds them). The bias is a weight on an input of ones, so one more lane
+// computes it.
+//   partial[s,o,c,i,j] = sum_{n in slice s, y, x} dOut[n,o,y,x] * in[n,c,y*SH+i-PT,x*SW+j-PL]
 //   (0 outside the input)
 //   partial[s,O*C*KH*KW + o] = sum_{n in slice s, y, x} dOut[n,o,y,x]
 //   dw[o,c,i,j] = sum_s partial[s,o,c,i,j],  db[o] = sum_s partial[s,O*C*KH*KW + o]
 // Letters: N batch (params.count), C input channels, H x W input, O output channels,
-//   KH x KW kernel, PT / PL zero rows above / columns left of the input,
-//   OH = H+PT+PB-KH+1, OW = W+PL+PR-KW+1 (PB, PR implied), S batch slices of ceil(N/S)
-//   images. NCHW. Padding: loads outside the input are masked to 0 (the override
+//   KH x KW kernel, SH x SW stride, PT / PL zero rows above / columns left of the input,
+//   OH = floor((H+PT+PB-KH)/SH)+1, OW likewise (PB, PR implied), S batch slices of
+//   ceil(N/S) images. NCHW. Padding: loads outside the input are masked to 0 (the override
 //   expressions fold, so a valid convolution runs the code it ran before padding existed).
 // Bindings: 0 params (count), 1 dOut [N,O,OH,OW], 2 in [N,C,H,W],
 //   3 partial [S, O*C*KH*KW + O] (overwritten; slices past the batch get zeros).
 // CPU twin: the dw and db parts of conv2dBackward in cpu/conv2d.ts (with split_sum.wgsl).
-// Dispatch: register-tiled (see conv2d_forward.wgsl), the tile sized to LeNet's layers so that
-//   nothing is wasted there: each invocation owns one (c, i, block of 5 kernel columns
-//   j0..j0+4) and a Tile of 10 output channels x those 5 columns (O = 20 and 50, KW = 5),
-//   summed over one batch slice. The lane after the last (c = C, i = 0, j0 = 0) reads ones
+// Dispatch: register-tiled (see conv2d_forward.wgsl): each invocation owns one (c, i, block
+//   of JB kernel columns j0..j0+JB-1) and a Tile of OB output channels x those JB columns,
+//   summed over one batch slice. JB is 5 or 4, OB 10 or 8, whichever wastes fewer columns and
+//   channels (LeNet: 5 and 10, O = 20 and 50, KW = 5, nothing wasted; a 3x3 kernel with 32
+//   channels: 4 and 8); the Tile is written for 10 x 5, and the rows and the column past
+//   OB x JB are never stored, so the compiler drops their products. The lane after the last (c = C, i = 0, j0 = 0) reads ones
 //   instead of the input: its column 0 is the bias gradient (on LeNet it fills an otherwise
 //   idle lane). The WG invocations of a workgroup differ only in
 //   (c, i, block); the slice (workgroup_id.z) and the channels (workgroup_id.y) are the
 //   workgroup's, so the images looped over and the dOut loads are uniform. Per 8 output
-//   columns, the 12 input columns they need are loaded once and shifted. Unrolled by hand.
-//   Grid: x over ceil((C * KH * ceil(KW/5) + 1) / WG), y over ceil(O / 10), z over S.
+//   columns, the 12 input columns they need are loaded once and shifted (stride 1), or each
+//   column's JB inputs are loaded (stride SW > 1). Unrolled by hand.
+//   Grid: x over ceil((C * KH * ceil(KW/JB) + 1) / WG), y over ceil(O / OB), z over S.
 //   Tried: two input channels per invocation (a 10 x 10 tile, each dOut value loaded feeding
 //   100 products) is slower on lavapipe, conv1 at batch 500 366 ms CPU vs 288 (the 100
 //   accumulators spill).
@@ -36,8 +39,12 @@ override KH: u32;
 override KW: u32;
 override OH: u32; // H + PT + PB - KH + 1
 override OW: u32; // W + PL + PR - KW + 1
+override SH: u32 = 1u;
+override SW: u32 = 1u;
 override PT: u32 = 0u;
 override PL: u32 = 0u;
+override JB: u32 = 5u; // kernel columns per invocation: 5 or 4
+override OB: u32 = 10u; // output channels per invocation: 10 or 8
 override S: u32; // batch slices
 override WG: u32; // invocations per workgroup
 
@@ -90,7 +97,7 @@ fn grads10(drow: u32, o0: u32, x: u32) -> Grads {
 // 0 outside the input, and everywhere when the row is a padding row (`inside` false).
 fn load4(row: u32, col: i32, bias: bool, inside: bool) -> vec4f {
   if (bias) { return vec4f(1.0); }
-  if (PT == 0u && PL == 0u && OH + KH <= H + 1u && OW + KW <= W + 1u) {
+  if (PT == 0u && PL == 0u && (OH - 1u) * SH + KH <= H && (OW - 1u) * SW + KW <= W) {
     let c = u32(col);
     return vec4f(inp[row + min(c, W - 1u)], inp[row + min(c + 1u, W - 1u)],
                  inp[row + min(c + 2u, W - 1u)], inp[row + min(c + 3u, W - 1u)]);
@@ -140,6 +147,26 @@ fn rowPass(t0: Tile, row: u32, drow: u32, o0: u32, x0: u32, j0: u32, bias: bool,
   return t;
 }
 
+// Stride SW > 1: adds output columns x0..x0+7 of one row, loading each one's JB inputs.
+fn stridedColumn(t: Tile, row: u32, drow: u32, o0: u32, x: u32, j0: u32, bias: bool,
+                 inside: bool) -> Tile {
+  let col = i32(x * SW + j0) - i32(PL);
+  let hi = select(0.0, load4(row, col + 4, bias, inside).x, JB > 4u);
+  return fma10x5(t, grads10(drow, o0, x), load4(row, col, bias, inside), hi);
+}
+
+fn stridedRowPass(t0: Tile, row: u32, drow: u32, o0: u32, x0: u32, j0: u32, bias: bool,
+                  inside: bool) -> Tile {
+  var t = stridedColumn(t0, row, drow, o0, x0, j0, bias, inside);
+  t = stridedColumn(t, row, drow, o0, x0 + 1u, j0, bias, inside);
+  t = stridedColumn(t, row, drow, o0, x0 + 2u, j0, bias, inside);
+  t = stridedColumn(t, row, drow, o0, x0 + 3u, j0, bias, inside);
+  t = stridedColumn(t, row, drow, o0, x0 + 4u, j0, bias, inside);
+  t = stridedColumn(t, row, drow, o0, x0 + 5u, j0, bias, inside);
+  t = stridedColumn(t, row, drow, o0, x0 + 6u, j0, bias, inside);
+  return stridedColumn(t, row, drow, o0, x0 + 7u, j0, bias, inside);
+}
+
 // partial[e .. e+4] = (lo, hi), the first `ncols` of them.
 fn store5(e: u32, lo: vec4f, hi: f32, ncols: u32) {
   if (ncols >= 5u) {
@@ -169,12 +196,12 @@ fn storeTile(t: Tile, e: u32, rows: u32, ncols: u32) {
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
   let g = wid.x * WG + lid;
-  let jblocks = (KW + 4u) / 5u;
+  let jblocks = (KW + JB - 1u) / JB;
   if (g > C * KH * jblocks) { return; } // past the bias lane
-  let j0 = (g % jblocks) * 5u;
+  let j0 = (g % jblocks) * JB;
   let i = (g / jblocks) % KH;
   let c = g / (jblocks * KH);
-  let o0 = wid.y * 10u;
+  let o0 = wid.y * OB;
   let s = wid.z;
   let bias = c >= C; // this lane sums dOut: its input is ones
   let slice = (params.count + S - 1u) / S;
@@ -182,16 +209,20 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   var t: Tile; // t[r][col] = partial[s, o0 + r, c, i, j0 + col]
   for (var n = s * slice; n < n1; n++) {
     for (var y = 0u; y < OH; y++) {
-      let r = i32(y + i) - i32(PT); // input row (a padding row reads zeros)
+      let r = i32(y * SH + i) - i32(PT); // input row (a padding row reads zeros)
       let inside = r >= 0 && r < i32(H);
       let row = ((n * C + min(c, C - 1u)) * H + u32(clamp(r, 0, i32(H) - 1))) * W;
       let drow = (n * O * OH + y) * OW;
       for (var x0 = 0u; x0 < OW; x0 += 8u) {
-        t = rowPass(t, row, drow, o0, x0, j0, bias, inside);
+        if (SW == 1u) {
+          t = rowPass(t, row, drow, o0, x0, j0, bias, inside);
+        } else {
+          t = stridedRowPass(t, row, drow, o0, x0, j0, bias, inside);
+        }
       }
     }
   }
-  let rows = min(O - o0, 10u);
+  let rows = min(O - o0, OB);
   let step = C * KH * KW;
   let sliceBase = s * (O * step + O);
   if (bias) { // partial[s, O * step + o0 + r] = column 0
@@ -209,5 +240,5 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
     return;
   }
   let e = sliceBase + ((o0 * C + c) * KH + i) * KW + j0;
-  storeTile(t, e, rows, KW - j0);
+  storeTile(t, e, rows, min(KW - j0, JB));
 }

@@ -1,6 +1,6 @@
 // conv2d_dilate.wgsl: spreads the output gradient of a strided convolution onto the grid of
 // the stride-1 convolution with the same padding, zeros between, so that
-// conv2d_backward_input.wgsl and conv2d_backward_weight.wgsl (stride 1) compute its dx, dw, db.
+// conv2d_backward_input.wgsl (stride 1) computes its dx.
 //   d1[n,o,y1,x1] = dOut[n,o,y1/SH,x1/SW] if SH divides y1, SW divides x1 and the quotients
 //   are < OH, OW; else 0
 // Letters: N batch (params.count), O channels, SH x SW stride, OH x OW output of the strided

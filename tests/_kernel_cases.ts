@@ -130,7 +130,7 @@ async function checkConv(s: Conv2DShape, allocated = s.batch, seed = 1): Promise
     atol: atolFor(out),
     msg: `conv2d_forward ${tag}`,
   });
-  // The backward kernels are stride 1: a strided dOut is spread onto that grid first.
+  // The dx kernel is stride 1: a strided dOut is spread onto that grid first.
   const { dilate, OH1, OW1 } = convDilation(d);
   const g = dilate
     ? (await runKernel(specs.conv2dDilate(d), N, { dOut, d1: allocated * O * OH1 * OW1 })).d1
@@ -147,7 +147,7 @@ async function checkConv(s: Conv2DShape, allocated = s.batch, seed = 1): Promise
   });
   const S = convWeightSplits(d);
   const { partial } = await runKernel(specs.conv2dBackwardWeight(d), N, {
-    dOut: g,
+    dOut,
     inp: x,
     partial: S * (w.length + O),
   });
@@ -684,6 +684,7 @@ export const KERNEL_CASES: readonly KernelCase[] = [
       await checkConv(convShape(2, 2, 10, 13, 4, 3, 2, [2, 3], [0, 2, 1, 0]), 2, 23);
       await checkConv(convShape(3, 2, 12, 12, 3, 2, 2, [2, 2]), 3, 24); // 2x2 / 2, no padding
       await checkConv(convShape(1, 2, 11, 17, 9, 5, 5, [3, 1], [2, 2, 2, 2]), 1, 25);
+      await checkConv(convShape(2, 3, 7, 19, 12, 3, 7, [1, 2], [1, 3, 1, 3]), 2, 26);
     },
   },
   {

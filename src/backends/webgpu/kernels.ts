@@ -84,7 +84,7 @@ function convShape(d: ConvDims) {
 
 const convBase = (d: ConvDims) => ({ C: d.C, H: d.H, W: d.W, O: d.O, KH: d.KH, KW: d.KW });
 
-/** Constants of conv2d_forward.wgsl. */
+/** Constants of conv2d_forward.wgsl and conv2d_backward_weight.wgsl. */
 /**
  * The dims of a convolution layer.
  *
@@ -115,17 +115,17 @@ function convConstants(d: ConvDims) {
 }
 
 /**
- * Constants of the backward kernels, which run the stride-1 convolution with the same
+ * Constants of conv2d_backward_input.wgsl, which runs the stride-1 convolution with the same
  * padding (output `OH1 x OW1`); a strided one's dOut is first dilated onto that grid
  * ({@link convDilation}).
  */
-function convBackwardConstants(d: ConvDims) {
+function convInputConstants(d: ConvDims) {
   const { PT, PL, OH1, OW1 } = convShape(d);
   return { ...convBase(d), OH: OH1, OW: OW1, PT, PL };
 }
 
 /**
- * Whether a convolution's backward pass needs conv2d_dilate.wgsl (stride > 1), and the size of
+ * Whether a convolution's input gradient needs conv2d_dilate.wgsl (stride > 1), and the size of
  * the dilated gradient it writes: `[N, O, OH1, OW1]`, the stride-1 output with the same padding.
  */
 export function convDilation(d: ConvDims): { dilate: boolean; OH1: number; OW1: number } {
@@ -133,16 +133,25 @@ export function convDilation(d: ConvDims): { dilate: boolean; OH1: number; OW1: 
   return { dilate: SH > 1 || SW > 1, OH1, OW1 };
 }
 
+/** Of two block sizes, the one that rounds `n` up the least (the first on a tie). */
+const leastWaste = (n: number, a: number, b: number) =>
+  Math.ceil(n / b) * b < Math.ceil(n / a) * a ? b : a;
+
 /**
- * How conv2d_backward_weight.wgsl is laid out: one invocation per (c, i, 5 kernel columns)
- * plus one for the bias (`lanes`), each with 10 output channels; `WG` invocations per workgroup (a multiple of 8,
- * at most 256), and `S` batch slices so that about 4096 invocations share the work.
+ * How conv2d_backward_weight.wgsl is laid out: one invocation per (c, i, `JB` kernel columns)
+ * plus one for the bias (`lanes`), each with `OB` output channels (JB 5 or 4, OB 10 or 8,
+ * whichever wastes less: LeNet 5 and 10, a 3x3 kernel with 32 channels 4 and 8); `WG`
+ * invocations per workgroup (a multiple of 8, at most 256), and `S` batch slices so that
+ * about 4096 invocations share the work.
  */
-export function convWeightLayout(d: ConvDims): { S: number; WG: number; lanes: number } {
-  const lanes = d.C * d.KH * Math.ceil(d.KW / 5) + 1;
+export function convWeightLayout(
+  d: ConvDims,
+): { S: number; WG: number; lanes: number; JB: number; OB: number } {
+  const JB = leastWaste(d.KW, 5, 4), OB = leastWaste(d.O, 10, 8);
+  const lanes = d.C * d.KH * Math.ceil(d.KW / JB) + 1;
   const WG = Math.min(256, Math.ceil(lanes / 8) * 8);
-  const perSlice = Math.ceil(lanes / WG) * WG * Math.ceil(d.O / 10);
-  return { S: Math.min(256, Math.max(1, Math.ceil(4096 / perSlice))), WG, lanes };
+  const perSlice = Math.ceil(lanes / WG) * WG * Math.ceil(d.O / OB);
+  return { S: Math.min(256, Math.max(1, Math.ceil(4096 / perSlice))), WG, lanes, JB, OB };
 }
 
 /** Batch slices of conv2d_backward_weight.wgsl (its partial sums are [S, O*C*KH*KW + O]). */
@@ -237,21 +246,21 @@ export const specs = {
     return {
       shader: "conv2d_backward_input",
       bindings: ["params", "dOut", "w", "dx"],
-      constants: convBackwardConstants(d),
+      constants: convInputConstants(d),
       groups: (n) => [ceilDiv(n, 64), y],
     };
   },
   /**
-   * First pass of dw and db: partial sums over `convWeightSplits(d)` batch slices (stride 1;
-   * a strided convolution's dOut dilated first).
+   * First pass of dw and db: partial sums over `convWeightSplits(d)` batch slices (any
+   * stride: its dOut is not dilated).
    */
   conv2dBackwardWeight: (d: ConvDims): KernelSpec => {
-    const { S, WG, lanes } = convWeightLayout(d);
+    const { S, WG, lanes, JB, OB } = convWeightLayout(d);
     return {
       shader: "conv2d_backward_weight",
       bindings: ["params", "dOut", "inp", "partial"],
-      constants: { ...convBackwardConstants(d), S, WG },
-      groups: () => [ceilDiv(lanes, WG), ceilDiv(d.O, 10), S],
+      constants: { ...convConstants(d), S, WG, JB, OB },
+      groups: () => [ceilDiv(lanes, WG), ceilDiv(d.O, OB), S],
     };
   },
   /** out[k] (k < K), then outB[k - K] (k < K + B) = sum of the S partial sums partial[s, k]. */

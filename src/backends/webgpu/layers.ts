@@ -113,7 +113,7 @@ export const LOWERINGS: { [K in LayerPlan["kind"]]: Lowering<LayerPlan & { kind:
       const S = convWeightSplits(d), K = sizeOf(layer.weight.shape);
       const partial = scratch("the dw and db slices", S * (K + d.O));
       const out: Launch[] = [];
-      // The backward kernels are stride 1: a strided dOut is first spread onto that grid.
+      // dx is computed by a stride-1 kernel: a strided dOut is first spread onto that grid.
       let dOut = dy!;
       const { dilate, OH1, OW1 } = convDilation(d);
       if (dilate) {
@@ -122,7 +122,7 @@ export const LOWERINGS: { [K in LayerPlan["kind"]]: Lowering<LayerPlan & { kind:
         dOut = d1;
       }
       out.push(
-        launch(specs.conv2dBackwardWeight(d), { params, dOut, inp: x, partial }),
+        launch(specs.conv2dBackwardWeight(d), { params, dOut: dy!, inp: x, partial }),
         launch(specs.splitSum(S, K, d.O), {
           params,
           partial,
