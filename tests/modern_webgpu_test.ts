@@ -73,7 +73,7 @@ const modernBnAfterRelu = (): Layer[] => [
 /** The biases of {@link modern} that feed a batch norm: checked to stay ~0, not compared. */
 const REDUNDANT = ["conv0.bias", "conv1.bias", "dense0.bias"];
 
-async function assertSameTensors(
+function assertSameTensors(
   a: Record<string, { data: Float32Array }>,
   b: Record<string, { data: Float32Array }>,
   msg: string,
@@ -114,8 +114,8 @@ async function trainAndCompare(
     losses.push([await cpu.trainStep(x, labels, options), await gpu.trainStep(x, labels, options)]);
   }
   assertAllClose(losses.map((l) => l[1]), losses.map((l) => l[0]), { rtol: 1e-5, msg: "losses" });
-  await assertSameTensors(await cpu.getWeights(), await gpu.getWeights(), "weights", redundant);
-  await assertSameTensors(
+  assertSameTensors(await cpu.getWeights(), await gpu.getWeights(), "weights", redundant);
+  assertSameTensors(
     await cpu.getOptimizerState(),
     await gpu.getOptimizerState(),
     "optimizer state",
@@ -141,7 +141,7 @@ Deno.test({
   ignore: !hasAdapter,
   async fn() {
     const [cpu, gpu] = await pair(modernBnAfterRelu, [1, 12, 12], 16);
-    await assertSameTensors(await cpu.getWeights(), await gpu.getWeights(), "initial weights");
+    assertSameTensors(await cpu.getWeights(), await gpu.getWeights(), "initial weights");
     const losses = await trainAndCompare(cpu, gpu, [16, 16, 16, 16, 16], {
       optimizer: "adam",
       learningRate: 0.01,
