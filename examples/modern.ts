@@ -46,10 +46,12 @@ Data
 Model and training
   --backend NAME        auto (default), webgpu, native or cpu
   --epochs N            epochs; the cosine schedule ends with the last (12)
+  --until N             stop after epoch N (default: --epochs); go on later with --resume
   --batch-size N        minibatch size (128)
   --lr X                peak AdamW learning rate (0.003)
   --weight-decay X      AdamW's decoupled weight decay (0.0005)
   --width N             filters of the first block; the next blocks have 2N and 4N (32)
+  --blocks N            convolution blocks, 1 to 3 (3)
   --dropout X           dropout rate before the classifier (0.3)
   --augment NAME        shift (random shifts of up to 2 pixels), shift-flip (and horizontal
                         flips: the default for fashion-mnist) or none; mnist's default is shift
@@ -66,10 +68,12 @@ Checkpoints
 export interface ModernConfig {
   backend: "auto" | BackendName;
   epochs: number;
+  until?: number;
   batchSize: number;
   lr: number;
   weightDecay: number;
   width: number;
+  blocks: number;
   dropout: number;
   augment: "none" | "shift" | "shift-flip";
   seed: number;
@@ -105,10 +109,12 @@ const STRING_FLAGS = [
   "limit",
   "backend",
   "epochs",
+  "until",
   "batch-size",
   "lr",
   "weight-decay",
   "width",
+  "blocks",
   "dropout",
   "augment",
   "seed",
@@ -156,11 +162,13 @@ export function parseModernConfig(args: string[]): ModernConfig | "help" {
   return {
     backend: backend as ModernConfig["backend"],
     epochs: number("epochs", v.epochs, positiveInt, "a positive integer") ?? 12,
+    until: number("until", v.until, positiveInt, "a positive integer"),
     batchSize: number("batch-size", v["batch-size"], positiveInt, "a positive integer") ?? 128,
     lr: number("lr", v.lr, (x) => x > 0, "a positive number") ?? 0.003,
     weightDecay: number("weight-decay", v["weight-decay"], (x) => x >= 0, "a number >= 0") ??
       0.0005,
     width: number("width", v.width, positiveInt, "a positive integer") ?? 32,
+    blocks: number("blocks", v.blocks, (x) => [1, 2, 3].includes(x), "1, 2 or 3") ?? 3,
     dropout: number("dropout", v.dropout, (x) => x >= 0 && x < 1, "in [0, 1)") ?? 0.3,
     augment: augment as ModernConfig["augment"],
     seed: number(
@@ -179,28 +187,28 @@ export function parseModernConfig(args: string[]): ModernConfig | "help" {
 }
 
 /**
- * The network: three blocks of 3x3 "same" convolution + batch norm + ReLU (`width`, 2·`width`,
- * 4·`width` filters; the first two followed by 2x2 max pooling, the third by a 3x3 stride-2
- * overlapping one), then a dense layer of 4·`width` units with batch norm, ReLU and dropout,
- * and the classifier.
+ * The network: `blocks` blocks of 3x3 "same" convolution + batch norm + ReLU with `width`,
+ * 2·`width`, 4·`width` filters, each followed by a 2x2 max pooling (28 → 14 → 7; a third block
+ * by a 3x3 stride-2 overlapping one, 7 → 3), then a dense layer of 4·`width` units with batch
+ * norm, ReLU and dropout, and the classifier.
  *
  * @param width Filters of the first block.
  * @param dropout Dropout rate before the classifier.
+ * @param blocks Convolution blocks, 1 to 3.
  * @returns The layers.
  */
-export function modernCnn(width: number, dropout: number): Layer[] {
-  const block = (filters: number): Layer[] => [
-    new Conv2D({ filters, kernelSize: 3, padding: "same" }),
-    new BatchNorm2D(),
-    new ReLU(),
-  ];
+export function modernCnn(width: number, dropout: number, blocks = 3): Layer[] {
+  const layers: Layer[] = [];
+  for (let b = 0; b < blocks; b++) {
+    layers.push(
+      new Conv2D({ filters: width << b, kernelSize: 3, padding: "same" }),
+      new BatchNorm2D(),
+      new ReLU(),
+      b < 2 ? new MaxPool2D({ poolSize: 2 }) : new MaxPool2D({ poolSize: 3, strides: 2 }),
+    );
+  }
   return [
-    ...block(width),
-    new MaxPool2D({ poolSize: 2 }), // 14x14
-    ...block(2 * width),
-    new MaxPool2D({ poolSize: 2 }), // 7x7
-    ...block(4 * width),
-    new MaxPool2D({ poolSize: 3, strides: 2 }), // 3x3
+    ...layers,
     new Dense({ units: 4 * width }),
     new BatchNorm1D(),
     new ReLU(),
@@ -220,6 +228,7 @@ const KEPT = [
   "lr",
   "weightDecay",
   "width",
+  "blocks",
   "dropout",
   "augment",
   "seed",
@@ -233,6 +242,7 @@ const FLAG: Record<(typeof KEPT)[number], string> = {
   lr: "lr",
   weightDecay: "weight-decay",
   width: "width",
+  blocks: "blocks",
   dropout: "dropout",
   augment: "augment",
   seed: "seed",
@@ -365,7 +375,7 @@ export async function runModern(
   log("... building the model");
   const model = await Sequential.create({
     inputShape: [1, 28, 28],
-    layers: modernCnn(c.width, c.dropout),
+    layers: modernCnn(c.width, c.dropout, c.blocks),
     batchSize: c.batchSize,
     seed: c.seed,
     backend: c.backend,
@@ -396,7 +406,8 @@ export async function runModern(
   const start = performance.now();
   const tty = Deno.stderr.isTerminal();
   const enc = new TextEncoder();
-  while (s.epoch < c.epochs) {
+  const last = Math.min(c.epochs, c.until ?? c.epochs);
+  while (s.epoch < last) {
     const epoch = s.epoch + 1;
     // The epoch's order and shifts come from (seed, epoch): a resumed run draws the same.
     const rng = new RandomState((c.seed + 7919 * epoch) >>> 0);
@@ -465,6 +476,13 @@ export async function runModern(
     if (c.save) await save(c.save, model, c, s);
   }
   const minutes = (performance.now() - start) / 60000;
+  if (s.epoch < c.epochs) {
+    log(
+      `... stopped after epoch ${s.epoch} of ${c.epochs} (--until)${
+        c.save ? `; go on with --resume ${c.save}` : ""
+      }`,
+    );
+  }
   log("Optimization complete.");
   log(
     `Best validation score of ${((s.bestValidation ?? NaN) * 100).toFixed(6)} % obtained at ` +
