@@ -37,7 +37,6 @@ import { AvgPoolStage, PoolStage } from "../src/backends/native/pool.ts";
 import { activateInPlace, activationBackward } from "../src/backends/native/pointwise.ts";
 import { getDevice, upload } from "../src/backends/webgpu/device.ts";
 import {
-  convDilation,
   type ConvDims,
   convWeightSplits,
   type Dispatch,
@@ -114,18 +113,7 @@ function conv(name: string, d: ConvDims, withDx: boolean): OpCase[] {
     (s.padTop + s.padLeft + s.padBottom + s.padRight > 0
       ? ` pad ${s.padTop},${s.padLeft},${s.padBottom},${s.padRight}`
       : "");
-  // A strided convolution's dx runs the stride-1 kernel on its dOut dilated to d1.
-  const { dilate, OH1, OW1 } = convDilation(d);
-  const d1 = dilate ? N * d.O * OH1 * OW1 : ys;
-  const backward: KernelCall[] = dilate
-    ? [{
-      spec: specs.conv2dDilate(d),
-      args: { dOut: ys, d1 },
-      flops: 0,
-      bytes: F * (ys + d1),
-    }]
-    : [];
-  backward.push(
+  const backward: KernelCall[] = [
     {
       spec: specs.conv2dBackwardWeight(d), // dw and db (the bias lane sums dOut)
       args: { dOut: ys, inp: xs, partial: S * (ws + d.O) },
@@ -138,11 +126,11 @@ function conv(name: string, d: ConvDims, withDx: boolean): OpCase[] {
       flops: S * (ws + d.O),
       bytes: F * (S + 1) * (ws + d.O),
     },
-  );
+  ];
   if (withDx) {
     backward.push({
       spec: specs.conv2dBackwardInput(d),
-      args: { dOut: d1, w: ws, dx: xs },
+      args: { dOut: ys, w: ws, dx: xs },
       flops: 2 * macs,
       bytes: F * (ys + ws + xs),
     });
@@ -786,7 +774,7 @@ export async function gpuRunner(c: OpCase, only?: number): Promise<GpuRunner> {
     for (const [name, n] of Object.entries(call.args)) {
       args[name] = make(n * 4, name === "labels" ? labels(n) : rand(n));
     }
-    dispatches.push(kernel.bind({ params, ...args }));
+    dispatches.push(kernel.bind({ params, ...args }, BATCH));
   }
   return {
     async run(reps: number) {

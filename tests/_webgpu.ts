@@ -72,7 +72,7 @@ export async function runKernel(
   });
   dev.queue.writeBuffer(params, 0, packParams({ count, ...extra }));
   dev.pushErrorScope("validation");
-  const dispatch = kernel.bind({ params, ...buffers });
+  const dispatch = kernel.bind({ params, ...buffers }, count);
   const enc = dev.createCommandEncoder();
   const pass = enc.beginComputePass();
   dispatch.record(pass, count);

@@ -7,6 +7,8 @@ import { checkDevice, compileKernel, openDevice } from "../src/backends/webgpu/d
 import { Conv2D, Dense, MaxPool2D, Sequential, Softmax, Tanh } from "../mod.ts";
 import { assertRejectsWith, assertThrowsWith } from "./_assert.ts";
 import { device, hasAdapter } from "./_webgpu.ts";
+import { Kernel, specs } from "../src/backends/webgpu/kernels.ts";
+import { PARAMS_SIZE } from "../src/backends/webgpu/params.ts";
 
 Deno.test("webgpu errors: no adapter gives a clear error suggesting the cpu backend", async () => {
   const noAdapter = { requestAdapter: () => Promise.resolve(null) } as unknown as GPU;
@@ -90,5 +92,27 @@ Deno.test({
       "the device was lost",
     );
     model.dispose();
+  },
+});
+
+Deno.test({
+  name: "webgpu errors: a binding that is missing, unknown or too small for the batch throws",
+  ignore: !hasAdapter,
+  async fn() {
+    const kernel = await Kernel.create(device!, specs.denseForward(8, 4));
+    const buf = (bytes: number) =>
+      device!.createBuffer({ size: bytes, usage: GPUBufferUsage.STORAGE });
+    const params = device!.createBuffer({
+      size: PARAMS_SIZE,
+      usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+    });
+    const ok = { params, x: buf(10 * 8 * 4), w: buf(32 * 4), b: buf(4 * 4), out: buf(10 * 4 * 4) };
+    kernel.bind(ok, 10); // exactly what batch 10 needs
+    assertThrowsWith(() => kernel.bind(ok, 11), Error, 'binding "x" needs 352 bytes at batch 11');
+    const { b: _, ...noBias } = ok;
+    assertThrowsWith(() => kernel.bind(noBias, 10), Error, "missing [b]");
+    assertThrowsWith(() => kernel.bind({ ...ok, y: buf(4) }, 10), Error, "unknown [y]");
+    const wrong = { ...specs.denseForward(8, 4), bindings: ["params", "x", "w", "out", "b"] };
+    await assertRejectsWith(() => Kernel.create(device!, wrong), Error, "the shader declares");
   },
 });

@@ -272,7 +272,7 @@ class WebGpuExecutor implements Executor {
     const dispatches = await scoped(
       this.#device,
       "binding the kernels",
-      () => all.map(({ bindings }, k) => kernels[k].bind(bindings)),
+      () => all.map(({ bindings }, k) => kernels[k].bind(bindings, plan.batchSize)),
     );
     let at = 0;
     const take = (n: number) => dispatches.slice(at, at += n);

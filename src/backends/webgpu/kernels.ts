@@ -28,6 +28,12 @@ export interface KernelSpec {
    */
   bindings: readonly string[];
   /**
+   * The values (4 bytes each) each buffer binding needs for a batch of `count`, by name; where
+   * given, {@link Kernel.bind} checks the bound ranges against it (a buffer planned for another
+   * shape fails at bind time, naming the binding, instead of computing garbage).
+   */
+  sizes?: (count: number) => Record<string, number>;
+  /**
    * Workgroups for a batch of `count`: `[linear, y]`, the linear count folded into x and z
    * (the kernel computes `wid.z * nwg.x + wid.x`), or `[x, y, z]` used as they are.
    */
@@ -215,6 +221,7 @@ export const specs = {
   loadBatch: (sample: number): KernelSpec => ({
     shader: "load_batch",
     bindings: ["params", "bytes", "x"],
+    sizes: (n) => ({ bytes: ceilDiv(n * sample + 3, 4), x: n * sample }),
     constants: { SAMPLE: sample },
     groups: perElement(sample),
   }),
@@ -267,6 +274,7 @@ export const specs = {
   splitSum: (S: number, K: number, B: number): KernelSpec => ({
     shader: "split_sum",
     bindings: ["params", "partial", "out", "outB"],
+    sizes: () => ({ partial: S * (K + B), out: K, outB: B }),
     constants: { S, K, B },
     groups: () => [ceilDiv(K + B, 64), 1],
   }),
@@ -274,6 +282,7 @@ export const specs = {
   biasBackward: (K: number, P: number): KernelSpec => ({
     shader: "bias_backward",
     bindings: ["params", "dOut", "db"],
+    sizes: (n) => ({ dOut: n * K * P, db: K }),
     constants: { K, P },
     groups: () => [K, 1],
   }),
@@ -320,18 +329,21 @@ export const specs = {
   denseForward: (I: number, J: number): KernelSpec => ({
     shader: "dense_forward",
     bindings: ["params", "x", "w", "b", "out"],
+    sizes: (n) => ({ x: n * I, w: I * J, b: J, out: n * J }),
     constants: { I, J },
     groups: (n) => [ceilDiv(ceilDiv(J, 8), 64), ceilDiv(n, 8)],
   }),
   denseBackwardInput: (I: number, J: number): KernelSpec => ({
     shader: "dense_backward_input",
     bindings: ["params", "dOut", "w", "dx"],
+    sizes: (n) => ({ dOut: n * J, w: I * J, dx: n * I }),
     constants: { I, J },
     groups: (n) => [ceilDiv(ceilDiv(I, 8), 64), ceilDiv(n, 8)],
   }),
   denseBackwardWeight: (I: number, J: number): KernelSpec => ({
     shader: "dense_backward_weight",
     bindings: ["params", "x", "dOut", "dw"],
+    sizes: (n) => ({ x: n * I, dOut: n * J, dw: I * J }),
     constants: { I, J },
     groups: () => [ceilDiv(ceilDiv(J, 8), 64), ceilDiv(I, 8)],
   }),
@@ -342,6 +354,10 @@ export const specs = {
   ): KernelSpec => ({
     shader: `${kind}_${direction}`,
     bindings: direction === "forward" ? ["params", "inp", "out"] : ["params", "dOut", "y", "dx"],
+    sizes: (n): Record<string, number> =>
+      direction === "forward"
+        ? { inp: n * size, out: n * size }
+        : { dOut: n * size, y: n * size, dx: n * size },
     constants: { SIZE: size },
     groups: perElement(size),
   }),
@@ -364,6 +380,8 @@ export const specs = {
       SCALE: mode === "train" ? dropoutScale(rate) : 1,
     },
     bindings: direction === "forward" ? ["params", "inp", "out"] : ["params", "dOut", "dx"],
+    sizes: (n): Record<string, number> =>
+      direction === "forward" ? { inp: n * size, out: n * size } : { dOut: n * size, dx: n * size },
     groups: perElement(size),
   }),
   /** Batch statistics, running-average update, normalisation: one workgroup per channel. */
@@ -381,12 +399,23 @@ export const specs = {
       "saveInvStd",
       "y",
     ],
+    sizes: (n) => ({
+      x: n * C * P,
+      gamma: C,
+      beta: C,
+      runMean: C,
+      runVar: C,
+      saveMean: C,
+      saveInvStd: C,
+      y: n * C * P,
+    }),
     groups: () => [C, 1],
   }),
   batchNormForwardEval: (C: number, P: number, epsilon: number): KernelSpec => ({
     shader: "batchnorm_forward_eval",
     constants: { C, P, EPSILON: epsilon },
     bindings: ["params", "x", "gamma", "beta", "runMean", "runVar", "y"],
+    sizes: (n) => ({ x: n * C * P, gamma: C, beta: C, runMean: C, runVar: C, y: n * C * P }),
     groups: perElement(C * P),
   }),
   /** dγ, dβ and dx of training-mode batch norm: one workgroup per channel. */
@@ -404,29 +433,43 @@ export const specs = {
       "dBeta",
       "dx",
     ],
+    sizes: (n) => ({
+      dOut: n * C * P,
+      x: n * C * P,
+      gamma: C,
+      saveMean: C,
+      saveInvStd: C,
+      dGamma: C,
+      dBeta: C,
+      dx: n * C * P,
+    }),
     groups: () => [C, 1],
   }),
   softmaxForward: (classes: number): KernelSpec => ({
     shader: "softmax_forward",
     bindings: ["params", "z", "out"],
+    sizes: (n) => ({ z: n * classes, out: n * classes }),
     constants: { CLASSES: classes },
     groups: perElement(1),
   }),
   softmaxNllBackward: (classes: number): KernelSpec => ({
     shader: "softmax_nll_backward",
     bindings: ["params", "z", "labels", "dz"],
+    sizes: (n) => ({ z: n * classes, labels: n, dz: n * classes }),
     constants: { CLASSES: classes },
     groups: perElement(1),
   }),
   nllLoss: (classes: number): KernelSpec => ({
     shader: "nll_loss",
     bindings: ["params", "z", "labels", "result"],
+    sizes: (n) => ({ z: n * classes, labels: n, result: 2 }),
     constants: { CLASSES: classes },
     groups: () => [1, 1],
   }),
   sgdUpdate: (size: number): KernelSpec => ({
     shader: "sgd_update",
     bindings: ["params", "g", "p", "v", "result", "flag"],
+    sizes: () => ({ g: size, p: size, v: size, result: 2, flag: 1 }),
     constants: {},
     groups: () => [ceilDiv(size, 64), 1],
   }),
@@ -434,6 +477,7 @@ export const specs = {
     shader: "adam_update",
     constants: {},
     bindings: ["params", "g", "p", "m", "v", "result", "flag"],
+    sizes: () => ({ g: size, p: size, m: size, v: size, result: 2, flag: 1 }),
     groups: () => [ceilDiv(size, 64), 1],
   }),
 };
@@ -490,10 +534,12 @@ export class Kernel {
    * Creates the bind group once; the returned dispatch is recorded every step.
    *
    * @param bindings A buffer (or a range of one) for every name of `spec.bindings`.
+   * @param count The largest batch the dispatch will record: with `spec.sizes`, every bound
+   *   range must hold what that batch needs.
    * @returns A dispatch to record.
-   * @throws {Error} If a name is missing or unknown.
+   * @throws {Error} If a name is missing or unknown, or a range is too small.
    */
-  bind(bindings: Record<string, Binding>): Dispatch {
+  bind(bindings: Record<string, Binding>, count?: number): Dispatch {
     const names = this.spec.bindings;
     const missing = names.filter((n) => !(n in bindings));
     const unknown = Object.keys(bindings).filter((n) => !names.includes(n));
@@ -502,6 +548,18 @@ export class Kernel {
         `WebGPU: shaders/${this.spec.shader}.wgsl binds [${names}]; ` +
           `missing [${missing}], unknown [${unknown}]`,
       );
+    }
+    if (count !== undefined && this.spec.sizes) {
+      for (const [name, values] of Object.entries(this.spec.sizes(count))) {
+        const b = bindings[name];
+        const bytes = b instanceof GPUBuffer ? b.size : b.size ?? b.buffer.size - (b.offset ?? 0);
+        if (bytes < values * 4) {
+          throw new Error(
+            `WebGPU: shaders/${this.spec.shader}.wgsl: binding "${name}" needs ${values * 4} ` +
+              `bytes at batch ${count}, the buffer bound has ${bytes}`,
+          );
+        }
+      }
     }
     const entries = names.map((name, binding) => {
       const b = bindings[name];
