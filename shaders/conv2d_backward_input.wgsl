@@ -1,20 +1,24 @@
-// conv2d_backward_input.wgsl: gradient of a stride-1 cross-correlation with zero padding
-// w.r.t. its input (a strided one runs it on its dOut dilated by conv2d_dilate.wgsl).
-//   dx[n,c,p,q] = sum_{o,i,j} dOut[n,o,p+PT-i,q+PL-j] * w[o,c,i,j]   (0 <= p+PT-i < OH,
-//   0 <= q+PL-j < OW)
+// conv2d_backward_input.wgsl: gradient of a cross-correlation with zero padding and stride
+// w.r.t. its input.
+//   dx[n,c,p,q] = sum_{o,i,j} dOut[n,o,y,x] * w[o,c,i,j]  over y*SH = p+PT-i, x*SW = q+PL-j,
+//   0 <= y < OH, 0 <= x < OW
 // Letters: N batch (params.count), C input channels, H x W input, O output channels,
-//   KH x KW kernel, PT / PL zero rows above / columns left of the input,
-//   OH = H+PT+PB-KH+1, OW = W+PL+PR-KW+1 (PB, PR implied). NCHW, row-major.
+//   KH x KW kernel, SH x SW stride, PT / PL zero rows above / columns left of the input,
+//   OH = floor((H+PT+PB-KH)/SH)+1, OW likewise (PB, PR implied). NCHW, row-major.
 // Bindings: 0 params (count), 1 dOut [N,O,OH,OW], 2 w [O,C,KH,KW], 3 dx [N,C,H,W] (overwritten).
 // CPU twin: the dx part of conv2dBackward in cpu/conv2d.ts.
 // Dispatch: register-tiled (see conv2d_forward.wgsl). Each invocation computes a Row: 4 input
 //   channels x 12 consecutive columns q0..q0+11 of one row p of one image. The 64 invocations
 //   of a workgroup are 64 images; workgroup_id.y picks (channel block, row, column block), so
-//   the weights, the loop bounds and the branches are uniform. Per dOut row and 5 kernel
-//   columns j0..j0+4, the tile needs dOut columns q0-j0-4 .. q0-j0+11: the middle 8 always
-//   (40 products), the 4 on each side only where they exist (10 products each), so the zero
+//   the weights, the loop bounds and the branches are uniform. The kernel works on dOut
+//   dilated by the stride (SW-1 zero columns between its columns, rows likewise: "virtual"
+//   columns 0 .. (OW-1)*SW); rows of zeros are skipped, zero columns are masked loads.
+//   Per dOut row and kernel columns j0..j0+4 (those < KW: nk of them), the tile needs
+//   virtual dOut columns q0+PL-j0-4 .. q0+PL-j0+11: the middle 8 always (8 products per
+//   kernel column), the 4 on each side only where they exist (up to 4 each), so the zero
 //   padding around dOut is not computed where a whole side is outside it (LeNet's conv1:
-//   W = 12, OW = 8, only the middle). Unrolled by hand.
+//   W = 12, OW = 8, only the middle), and kernel columns past KW are not computed (their
+//   branches fold when the kernel has at most 5 columns). Unrolled by hand.
 //   Grid: x (and z) over ceil(N / 64), y over ceil(C/4) * H * ceil(W/12).
 
 override C: u32;
@@ -23,8 +27,10 @@ override W: u32;
 override O: u32;
 override KH: u32;
 override KW: u32;
-override OH: u32; // H + PT + PB - KH + 1
-override OW: u32; // W + PL + PR - KW + 1
+override OH: u32; // floor((H + PT + PB - KH) / SH) + 1
+override OW: u32; // floor((W + PL + PR - KW) / SW) + 1
+override SH: u32 = 1u;
+override SW: u32 = 1u;
 override PT: u32 = 0u;
 override PL: u32 = 0u;
 
@@ -39,9 +45,6 @@ struct Row {
   k6: vec4f, k7: vec4f, k8: vec4f, k9: vec4f, k10: vec4f, k11: vec4f,
 }
 
-// The weights w[o, c0..c0+3, i, j0+j] of kernel columns j = 0..4 (0 where j0+j >= KW).
-struct Weights { w0: vec4f, w1: vec4f, w2: vec4f, w3: vec4f, w4: vec4f }
-
 // w[o, c0..c0+3, k] (k = i*KW + j); channels past C read the last weight.
 fn weights4(o: u32, c0: u32, k: u32) -> vec4f {
   let last = O * C * KH * KW - 1u;
@@ -51,60 +54,79 @@ fn weights4(o: u32, c0: u32, k: u32) -> vec4f {
     w[min(e + 3u * s, last)]);
 }
 
-fn weights(o: u32, c0: u32, i: u32, j0: u32) -> Weights {
-  let k = i * KW + j0;
-  return Weights(
-    weights4(o, c0, k),
-    select(vec4f(0.0), weights4(o, c0, k + 1u), j0 + 1u < KW),
-    select(vec4f(0.0), weights4(o, c0, k + 2u), j0 + 2u < KW),
-    select(vec4f(0.0), weights4(o, c0, k + 3u), j0 + 3u < KW),
-    select(vec4f(0.0), weights4(o, c0, k + 4u), j0 + 4u < KW),
-  );
-}
-
-// dOut columns col..col+3 of row `row` (offset of the row's first element), 0 outside [0, OW).
+// Virtual (dilated) dOut columns col..col+3 of row `row` (offset of the row's first element):
+// dOut[row + col/SW] where SW divides col and col/SW < OW, else 0.
 fn load4(row: u32, col: i32) -> vec4f {
   let k = vec4i(col) + vec4i(0, 1, 2, 3);
-  let v = vec4f(dOut[row + u32(clamp(k.x, 0, i32(OW) - 1))], dOut[row + u32(clamp(k.y, 0, i32(OW) - 1))],
-                dOut[row + u32(clamp(k.z, 0, i32(OW) - 1))], dOut[row + u32(clamp(k.w, 0, i32(OW) - 1))]);
-  return select(vec4f(0.0), v, (k >= vec4i(0)) & (k < vec4i(i32(OW))));
+  let x = clamp(k, vec4i(0), vec4i(i32((OW - 1u) * SW))) / vec4i(i32(SW));
+  let v = vec4f(dOut[row + u32(x.x)], dOut[row + u32(x.y)], dOut[row + u32(x.z)],
+                dOut[row + u32(x.w)]);
+  var hit = (k >= vec4i(0)) & (k < vec4i(i32((OW - 1u) * SW + 1u)));
+  if (SW > 1u) { hit = hit & (x * vec4i(i32(SW)) == k); }
+  return select(vec4f(0.0), v, hit);
 }
 
-// Column k takes d[k - j] * w_j, d = (a, b) the 8 dOut columns q0-j0 .. q0-j0+7.
-fn middle(t: Row, a: vec4f, b: vec4f, w: Weights) -> Row {
-  return Row(
-    t.k0 + a.x * w.w0,
-    t.k1 + a.y * w.w0 + a.x * w.w1,
-    t.k2 + a.z * w.w0 + a.y * w.w1 + a.x * w.w2,
-    t.k3 + a.w * w.w0 + a.z * w.w1 + a.y * w.w2 + a.x * w.w3,
-    t.k4 + b.x * w.w0 + a.w * w.w1 + a.z * w.w2 + a.y * w.w3 + a.x * w.w4,
-    t.k5 + b.y * w.w0 + b.x * w.w1 + a.w * w.w2 + a.z * w.w3 + a.y * w.w4,
-    t.k6 + b.z * w.w0 + b.y * w.w1 + b.x * w.w2 + a.w * w.w3 + a.z * w.w4,
-    t.k7 + b.w * w.w0 + b.z * w.w1 + b.y * w.w2 + b.x * w.w3 + a.w * w.w4,
-    t.k8 + b.w * w.w1 + b.z * w.w2 + b.y * w.w3 + b.x * w.w4,
-    t.k9 + b.w * w.w2 + b.z * w.w3 + b.y * w.w4,
-    t.k10 + b.w * w.w3 + b.z * w.w4,
-    t.k11 + b.w * w.w4,
-  );
-}
-
-// The same for d = the 4 dOut columns q0-j0-4 .. q0-j0-1 (they reach columns 0..3).
-fn left(t: Row, d: vec4f, w: Weights) -> Row {
+// Kernel column j (weights wj): tile column k takes virtual dOut column k - j of the middle
+// 8, (a, b) = columns 0..7 (relative to q0+PL-j0).
+fn middle(t: Row, a: vec4f, b: vec4f, wj: vec4f, j: u32) -> Row {
   var r = t;
-  r.k0 = t.k0 + d.w * w.w1 + d.z * w.w2 + d.y * w.w3 + d.x * w.w4;
-  r.k1 = t.k1 + d.w * w.w2 + d.z * w.w3 + d.y * w.w4;
-  r.k2 = t.k2 + d.w * w.w3 + d.z * w.w4;
-  r.k3 = t.k3 + d.w * w.w4;
+  switch (j) {
+    case 0u: {
+      r.k0 += a.x * wj; r.k1 += a.y * wj; r.k2 += a.z * wj; r.k3 += a.w * wj;
+      r.k4 += b.x * wj; r.k5 += b.y * wj; r.k6 += b.z * wj; r.k7 += b.w * wj;
+    }
+    case 1u: {
+      r.k1 += a.x * wj; r.k2 += a.y * wj; r.k3 += a.z * wj; r.k4 += a.w * wj;
+      r.k5 += b.x * wj; r.k6 += b.y * wj; r.k7 += b.z * wj; r.k8 += b.w * wj;
+    }
+    case 2u: {
+      r.k2 += a.x * wj; r.k3 += a.y * wj; r.k4 += a.z * wj; r.k5 += a.w * wj;
+      r.k6 += b.x * wj; r.k7 += b.y * wj; r.k8 += b.z * wj; r.k9 += b.w * wj;
+    }
+    case 3u: {
+      r.k3 += a.x * wj; r.k4 += a.y * wj; r.k5 += a.z * wj; r.k6 += a.w * wj;
+      r.k7 += b.x * wj; r.k8 += b.y * wj; r.k9 += b.z * wj; r.k10 += b.w * wj;
+    }
+    default: {
+      r.k4 += a.x * wj; r.k5 += a.y * wj; r.k6 += a.z * wj; r.k7 += a.w * wj;
+      r.k8 += b.x * wj; r.k9 += b.y * wj; r.k10 += b.z * wj; r.k11 += b.w * wj;
+    }
+  }
   return r;
 }
 
-// The same for d = the 4 dOut columns q0-j0+8 .. q0-j0+11 (they reach columns 8..11).
-fn right(t: Row, d: vec4f, w: Weights) -> Row {
+// The same for d = the 4 virtual dOut columns -4..-1 (they reach tile columns 0..3).
+fn left(t: Row, d: vec4f, wj: vec4f, j: u32) -> Row {
   var r = t;
-  r.k8 = t.k8 + d.x * w.w0;
-  r.k9 = t.k9 + d.y * w.w0 + d.x * w.w1;
-  r.k10 = t.k10 + d.z * w.w0 + d.y * w.w1 + d.x * w.w2;
-  r.k11 = t.k11 + d.w * w.w0 + d.z * w.w1 + d.y * w.w2 + d.x * w.w3;
+  switch (j) {
+    case 0u: {}
+    case 1u: { r.k0 += d.w * wj; }
+    case 2u: { r.k0 += d.z * wj; r.k1 += d.w * wj; }
+    case 3u: { r.k0 += d.y * wj; r.k1 += d.z * wj; r.k2 += d.w * wj; }
+    default: { r.k0 += d.x * wj; r.k1 += d.y * wj; r.k2 += d.z * wj; r.k3 += d.w * wj; }
+  }
+  return r;
+}
+
+// The same for d = the 4 virtual dOut columns 8..11 (they reach tile columns 8..11).
+fn right(t: Row, d: vec4f, wj: vec4f, j: u32) -> Row {
+  var r = t;
+  switch (j) {
+    case 0u: { r.k8 += d.x * wj; r.k9 += d.y * wj; r.k10 += d.z * wj; r.k11 += d.w * wj; }
+    case 1u: { r.k9 += d.x * wj; r.k10 += d.y * wj; r.k11 += d.z * wj; }
+    case 2u: { r.k10 += d.x * wj; r.k11 += d.y * wj; }
+    case 3u: { r.k11 += d.x * wj; }
+    default: {}
+  }
+  return r;
+}
+
+// Adds kernel column j (< nk) of a block: its middle, left and right parts.
+fn column(t: Row, a: vec4f, b: vec4f, l: vec4f, rt: vec4f, sides: vec2<bool>, wj: vec4f,
+          j: u32) -> Row {
+  var r = middle(t, a, b, wj, j);
+  if (sides.x) { r = left(r, l, wj, j); }
+  if (sides.y) { r = right(r, rt, wj, j); }
   return r;
 }
 
@@ -136,20 +158,34 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   let c0 = (wid.y / (qblocks * H)) * 4u;
   if (n >= params.count) { return; }
   var t: Row; // t.k[r] = dx[n, c0 + r, p, q0 + k]
-  // kernel rows i whose dOut row pp-i exists (pp = p + PT, the row in the padded input):
-  // max(0, pp-OH+1) <= i <= min(KH-1, pp)
+  // kernel rows i whose virtual dOut row pp-i exists (pp = p + PT, the row in the padded
+  // input): max(0, pp-VH+1) <= i <= min(KH-1, pp), VH = (OH-1)*SH+1; the row is a dOut row
+  // when SH divides it
   let pp = p + PT;
-  let i0 = u32(max(i32(pp) - i32(OH) + 1, 0));
+  let i0 = u32(max(i32(pp) - i32((OH - 1u) * SH), 0));
   let i1 = min(KH - 1u, pp);
+  let vw = i32((OW - 1u) * SW + 1u); // virtual dOut columns
   for (var o = 0u; o < O; o++) {
     for (var i = i0; i <= i1; i++) {
-      let row = ((n * O + o) * OH + pp - i) * OW;
+      let y = (pp - i) / SH;
+      if (y * SH != pp - i) { continue; }
+      let row = ((n * O + o) * OH + y) * OW;
       for (var j0 = 0u; j0 < KW; j0 += 5u) {
-        let x = i32(q0 + PL) - i32(j0); // dOut column of tile column 0 and kernel column j0
-        let wj = weights(o, c0, i, j0);
-        t = middle(t, load4(row, x), load4(row, x + 4), wj);
-        if (x > 0) { t = left(t, load4(row, x - 4), wj); }
-        if (x + 8 < i32(OW)) { t = right(t, load4(row, x + 8), wj); }
+        let x = i32(q0 + PL) - i32(j0); // virtual dOut column of tile column 0, kernel column j0
+        let nk = min(KW - j0, 5u);
+        let a = load4(row, x);
+        let b = load4(row, x + 4);
+        let sides = vec2<bool>(x > 0, x + 8 < vw);
+        var l = vec4f(0.0);
+        var r = vec4f(0.0);
+        if (sides.x) { l = load4(row, x - 4); }
+        if (sides.y) { r = load4(row, x + 8); }
+        let k = i * KW + j0;
+        t = column(t, a, b, l, r, sides, weights4(o, c0, k), 0u);
+        if (nk > 1u) { t = column(t, a, b, l, r, sides, weights4(o, c0, k + 1u), 1u); }
+        if (nk > 2u) { t = column(t, a, b, l, r, sides, weights4(o, c0, k + 2u), 2u); }
+        if (nk > 3u) { t = column(t, a, b, l, r, sides, weights4(o, c0, k + 3u), 3u); }
+        if (nk > 4u) { t = column(t, a, b, l, r, sides, weights4(o, c0, k + 4u), 4u); }
       }
     }
   }

@@ -52,7 +52,6 @@ import {
 } from "../cpu/batchnorm.ts";
 import { adamUpdate } from "../cpu/adam.ts";
 import {
-  convDilation,
   type ConvDims,
   convWeightSplits,
   type PoolDims,
@@ -130,13 +129,8 @@ async function checkConv(s: Conv2DShape, allocated = s.batch, seed = 1): Promise
     atol: atolFor(out),
     msg: `conv2d_forward ${tag}`,
   });
-  // The dx kernel is stride 1: a strided dOut is spread onto that grid first.
-  const { dilate, OH1, OW1 } = convDilation(d);
-  const g = dilate
-    ? (await runKernel(specs.conv2dDilate(d), N, { dOut, d1: allocated * O * OH1 * OW1 })).d1
-    : dOut;
   const { dx: gDx } = await runKernel(specs.conv2dBackwardInput(d), N, {
-    dOut: g,
+    dOut,
     w,
     dx: allocated * C * H * W,
   });

@@ -85,12 +85,11 @@ function convShape(d: ConvDims) {
     padBottom: PB,
     padRight: PR,
   });
-  return { SH, SW, PT, PL, OH, OW, OH1: d.H + PT + PB - d.KH + 1, OW1: d.W + PL + PR - d.KW + 1 };
+  return { SH, SW, PT, PL, OH, OW };
 }
 
 const convBase = (d: ConvDims) => ({ C: d.C, H: d.H, W: d.W, O: d.O, KH: d.KH, KW: d.KW });
 
-/** Constants of conv2d_forward.wgsl and conv2d_backward_weight.wgsl. */
 /**
  * The dims of a convolution layer.
  *
@@ -115,28 +114,10 @@ export function convDims(layer: Conv2DPlan): ConvDims {
   };
 }
 
+/** The override constants of the three conv2d kernels (shape, stride, top/left padding). */
 function convConstants(d: ConvDims) {
   const { SH, SW, PT, PL, OH, OW } = convShape(d);
   return { ...convBase(d), OH, OW, SH, SW, PT, PL };
-}
-
-/**
- * Constants of conv2d_backward_input.wgsl, which runs the stride-1 convolution with the same
- * padding (output `OH1 x OW1`); a strided one's dOut is first dilated onto that grid
- * ({@link convDilation}).
- */
-function convInputConstants(d: ConvDims) {
-  const { PT, PL, OH1, OW1 } = convShape(d);
-  return { ...convBase(d), OH: OH1, OW: OW1, PT, PL };
-}
-
-/**
- * Whether a convolution's input gradient needs conv2d_dilate.wgsl (stride > 1), and the size of
- * the dilated gradient it writes: `[N, O, OH1, OW1]`, the stride-1 output with the same padding.
- */
-export function convDilation(d: ConvDims): { dilate: boolean; OH1: number; OW1: number } {
-  const { SH, SW, OH1, OW1 } = convShape(d);
-  return { dilate: SH > 1 || SW > 1, OH1, OW1 };
 }
 
 /** Of two block sizes, the one that rounds `n` up the least (the first on a tie). */
@@ -236,31 +217,17 @@ export const specs = {
       groups: (n) => [ceilDiv(n, 64), y],
     };
   },
-  /** A strided convolution's dOut spread onto the stride-1 grid (see {@link convDilation}). */
-  conv2dDilate: (d: ConvDims): KernelSpec => {
-    const { SH, SW, OH, OW, OH1, OW1 } = convShape(d);
-    return {
-      shader: "conv2d_dilate",
-      bindings: ["params", "dOut", "d1"],
-      constants: { O: d.O, SH, SW, OH, OW, OH1, OW1 },
-      groups: perElement(d.O * OH1 * OW1),
-    };
-  },
-  /** dx of the stride-1 convolution (a strided one's dOut dilated first). */
   conv2dBackwardInput: (d: ConvDims): KernelSpec => {
     // 64 images per workgroup; y: 4-channel blocks x rows x 12-column blocks.
     const y = ceilDiv(d.C, 4) * d.H * ceilDiv(d.W, 12);
     return {
       shader: "conv2d_backward_input",
       bindings: ["params", "dOut", "w", "dx"],
-      constants: convInputConstants(d),
+      constants: convConstants(d),
       groups: (n) => [ceilDiv(n, 64), y],
     };
   },
-  /**
-   * First pass of dw and db: partial sums over `convWeightSplits(d)` batch slices (any
-   * stride: its dOut is not dilated).
-   */
+  /** First pass of dw and db: partial sums over `convWeightSplits(d)` batch slices. */
   conv2dBackwardWeight: (d: ConvDims): KernelSpec => {
     const { S, WG, lanes, JB, OB } = convWeightLayout(d);
     return {

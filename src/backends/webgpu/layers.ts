@@ -10,7 +10,6 @@ import type { LayerPlan, NetworkPlan } from "../../backend.ts";
 import { sizeOf } from "../host.ts";
 import {
   type Binding,
-  convDilation,
   convDims,
   convWeightSplits,
   type KernelSpec,
@@ -108,20 +107,11 @@ export const LOWERINGS: { [K in LayerPlan["kind"]]: Lowering<LayerPlan & { kind:
         out: y,
       }),
     ],
-    backward: ({ layer, plan, params, x, dy, dx, param, grad, scratch }) => {
+    backward: ({ layer, params, x, dy, dx, param, grad, scratch }) => {
       const d = convDims(layer);
       const S = convWeightSplits(d), K = sizeOf(layer.weight.shape);
       const partial = scratch("the dw and db slices", S * (K + d.O));
-      const out: Launch[] = [];
-      // dx is computed by a stride-1 kernel: a strided dOut is first spread onto that grid.
-      let dOut = dy!;
-      const { dilate, OH1, OW1 } = convDilation(d);
-      if (dilate) {
-        const d1 = scratch("the dilated dOut", layer.outShape[0] * OH1 * OW1 * plan.batchSize);
-        out.push(launch(specs.conv2dDilate(d), { params, dOut, d1 }));
-        dOut = d1;
-      }
-      out.push(
+      const out = [
         launch(specs.conv2dBackwardWeight(d), { params, dOut: dy!, inp: x, partial }),
         launch(specs.splitSum(S, K, d.O), {
           params,
@@ -129,11 +119,11 @@ export const LOWERINGS: { [K in LayerPlan["kind"]]: Lowering<LayerPlan & { kind:
           out: grad(layer.weight.name),
           outB: grad(layer.bias.name),
         }),
-      );
+      ];
       if (dx) {
         out.push(launch(specs.conv2dBackwardInput(d), {
           params,
-          dOut,
+          dOut: dy!,
           w: param(layer.weight.name),
           dx,
         }));
