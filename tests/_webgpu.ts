@@ -9,8 +9,8 @@ import { getDevice, upload } from "../src/backends/webgpu/device.ts";
 import { Kernel, type KernelSpec } from "../src/backends/webgpu/kernels.ts";
 import { packParams, PARAMS_SIZE, type ParamsName } from "../src/backends/webgpu/params.ts";
 import type { RandomState } from "../src/random.ts";
-import { PRELUDE, SHADERS } from "../src/backends/webgpu/shaders.ts";
-import { shaderSource } from "../src/backends/webgpu/device.ts";
+import { SHADERS } from "../src/backends/webgpu/shaders.ts";
+import { preludeOf, shaderSource } from "../src/backends/webgpu/device.ts";
 
 async function probe(): Promise<GPUDevice | null> {
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -121,9 +121,9 @@ export function atolFor(expected: ArrayLike<number>, factor = 1e-5): number {
  */
 export async function shaderMessages(dev: GPUDevice = device!): Promise<string[]> {
   const out: string[] = [];
-  const skip = PRELUDE.split("\n").length - 1;
   for (const name of Object.keys(SHADERS) as (keyof typeof SHADERS)[]) {
     const code = shaderSource(name);
+    const skip = preludeOf(name).split("\n").length - 1;
     const module = dev.createShaderModule({ code, label: `${name}.wgsl` });
     for (const m of (await module.getCompilationInfo()).messages) {
       if (m.type === "info") continue;

@@ -1,11 +1,11 @@
 /**
  * The kernels embedded in `src/backends/webgpu/shaders.ts` (so they load with no file-system
- * permission) are exactly the files in `shaders/`, and the prelude is `struct Params` as
- * generated from PARAMS_FIELDS plus `shaders/_prelude.wgsl`: run `deno task embed` after
- * editing one.
+ * permission) are exactly the files in `shaders/`, the prelude is `struct Params` as
+ * generated from PARAMS_FIELDS plus `shaders/_prelude.wgsl`, and the optional parts are the
+ * other `shaders/_<part>.wgsl`: run `deno task embed` after editing one.
  */
-import { PRELUDE, SHADERS } from "../src/backends/webgpu/shaders.ts";
-import { readPrelude, readShaders, render } from "../shaders/embed.ts";
+import { PARTS, PRELUDE, SHADERS } from "../src/backends/webgpu/shaders.ts";
+import { readParts, readPrelude, readShaders, render } from "../shaders/embed.ts";
 
 Deno.test("shaders: the embedded copy matches shaders/*.wgsl exactly", async () => {
   const files = await readShaders();
@@ -29,7 +29,14 @@ Deno.test("shaders: the embedded copy matches shaders/*.wgsl exactly", async () 
   if (PRELUDE !== await readPrelude()) {
     throw new Error("the embedded PRELUDE is out of date: run `deno task embed`");
   }
-  if (generated !== render(files, await readPrelude())) {
+  for (const [name, code] of await readParts()) {
+    if (PARTS[name as keyof typeof PARTS] !== code) {
+      throw new Error(
+        `shaders/_${name}.wgsl differs from its embedded copy: run \`deno task embed\``,
+      );
+    }
+  }
+  if (generated !== render(files, await readPrelude(), await readParts())) {
     throw new Error("src/backends/webgpu/shaders.ts is not what shaders/embed.ts writes");
   }
 });

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { PRELUDE, SHADERS } from "./shaders.ts";
+import { PARTS, PRELUDE, SHADERS } from "./shaders.ts";
 
 /** Name of a kernel: a file `shaders/<name>.wgsl`. */
 export type ShaderName = keyof typeof SHADERS;
@@ -204,14 +204,32 @@ export async function compileKernel(
 }
 
 /**
- * The source compiled for a kernel: the {@link PRELUDE} (`struct Params`, helpers), then
- * `shaders/<name>.wgsl`.
+ * What is compiled before a kernel's own source: the {@link PRELUDE} (`struct Params`,
+ * helpers), then each optional part named by a `// Include: _<part>.wgsl` line of its header.
+ *
+ * @param name The kernel.
+ * @returns WGSL source.
+ */
+export function preludeOf(name: ShaderName): string {
+  let out = PRELUDE;
+  for (const m of SHADERS[name].matchAll(/^\/\/ Include: _(\w+)\.wgsl/gm)) {
+    const part = PARTS[m[1] as keyof typeof PARTS];
+    if (part === undefined) {
+      throw new Error(`shaders/${name}.wgsl includes _${m[1]}.wgsl: no such part`);
+    }
+    out += part + "\n";
+  }
+  return out;
+}
+
+/**
+ * The source compiled for a kernel: {@link preludeOf} it, then `shaders/<name>.wgsl`.
  *
  * @param name The kernel.
  * @returns WGSL source.
  */
 export function shaderSource(name: ShaderName): string {
-  return PRELUDE + SHADERS[name];
+  return preludeOf(name) + SHADERS[name];
 }
 
 /**
@@ -227,7 +245,7 @@ export function pipelineFor(
   name: ShaderName,
   constants: Record<string, number> = {},
 ): Promise<GPUComputePipeline> {
-  return compileKernel(device, `${name}.wgsl`, SHADERS[name], constants, PRELUDE);
+  return compileKernel(device, `${name}.wgsl`, SHADERS[name], constants, preludeOf(name));
 }
 
 /**
