@@ -28,9 +28,10 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         @builtin(local_invocation_index) lid: u32) {
   let k = (wid.z * nwg.x + wid.x) * 64u + lid;
   if (k >= params.count * C * OH * OW) { return; }
-  let xo = k % OW;
-  let y = (k / OW) % OH;
-  let base = (k / (OW * OH)) * H * W;
+  let ow = max(OW, 1u); // an empty output (H < PH with ignoreBorder) must still compile
+  let xo = k % ow;
+  let y = (k / ow) % max(OH, 1u);
+  let base = (k / (ow * max(OH, 1u))) * H * W;
   let r1 = min(y * SH + PH, H);
   let c1 = min(xo * SW + PW, W);
   var sum = 0.0;

@@ -55,9 +55,10 @@ fn argmax(base: u32, y: u32, xo: u32) -> u32 {
 // One invocation per window (windows apart): writes the region the window owns.
 fn scatter(k: u32) {
   if (k >= params.count * C * OH * OW) { return; }
-  let xo = k % OW;
-  let y = (k / OW) % OH;
-  let base = (k / (OW * OH)) * H * W;
+  let ow = max(OW, 1u); // an empty output (H < PH with ignoreBorder) must still compile
+  let xo = k % ow;
+  let y = (k / ow) % max(OH, 1u);
+  let base = (k / (ow * max(OH, 1u))) * H * W;
   let best = argmax(base, y, xo);
   let rEnd = select((y + 1u) * SH, H, y == OH - 1u);
   let cEnd = select((xo + 1u) * SW, W, xo == OW - 1u);

@@ -28,9 +28,10 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         @builtin(local_invocation_index) lid: u32) {
   let k = (wid.z * nwg.x + wid.x) * 64u + lid;
   if (k >= params.count * C * OH * OW) { return; }
-  let xo = k % OW;
-  let y = (k / OW) % OH;
-  let base = (k / (OW * OH)) * H * W;
+  let ow = max(OW, 1u); // an empty output (H < PH with ignoreBorder) must still compile
+  let xo = k % ow;
+  let y = (k / ow) % max(OH, 1u);
+  let base = (k / (ow * max(OH, 1u))) * H * W;
   var best = inp[base + y * SH * W + xo * SW];
   for (var r = y * SH; r < min(y * SH + PH, H); r++) {
     for (var q = xo * SW; q < min(xo * SW + PW, W); q++) {

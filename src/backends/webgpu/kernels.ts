@@ -207,33 +207,46 @@ export const specs = {
     groups: perElement(sample),
   }),
   conv2dForward: (d: ConvDims): KernelSpec => {
-    const c = convConstants(d);
+    const c = convConstants(d), weights = d.O * d.C * d.KH * d.KW;
     // 64 images per workgroup; y: 8-channel blocks x rows x 8-column blocks.
     const y = ceilDiv(d.O, 8) * c.OH * ceilDiv(c.OW, 8);
     return {
       shader: "conv2d_forward",
       constants: c,
       bindings: ["params", "inp", "w", "b", "out"],
+      sizes: (n) => ({ inp: n * d.C * d.H * d.W, w: weights, b: d.O, out: n * d.O * c.OH * c.OW }),
       groups: (n) => [ceilDiv(n, 64), y],
     };
   },
   conv2dBackwardInput: (d: ConvDims): KernelSpec => {
     // 64 images per workgroup; y: 4-channel blocks x rows x 12-column blocks.
     const y = ceilDiv(d.C, 4) * d.H * ceilDiv(d.W, 12);
+    const c = convConstants(d);
     return {
       shader: "conv2d_backward_input",
       bindings: ["params", "dOut", "w", "dx"],
-      constants: convConstants(d),
+      sizes: (n) => ({
+        dOut: n * d.O * c.OH * c.OW,
+        w: d.O * d.C * d.KH * d.KW,
+        dx: n * d.C * d.H * d.W,
+      }),
+      constants: c,
       groups: (n) => [ceilDiv(n, 64), y],
     };
   },
   /** First pass of dw and db: partial sums over `convWeightSplits(d)` batch slices. */
   conv2dBackwardWeight: (d: ConvDims): KernelSpec => {
     const { S, WG, lanes, JB, OB } = convWeightLayout(d);
+    const c = convConstants(d);
     return {
       shader: "conv2d_backward_weight",
       bindings: ["params", "dOut", "inp", "partial"],
-      constants: { ...convConstants(d), S, WG, JB, OB },
+      sizes: (n) => ({
+        dOut: n * d.O * c.OH * c.OW,
+        inp: n * d.C * d.H * d.W,
+        partial: S * (d.O * d.C * d.KH * d.KW + d.O),
+      }),
+      constants: { ...c, S, WG, JB, OB },
       groups: () => [ceilDiv(lanes, WG), ceilDiv(d.O, OB), S],
     };
   },
@@ -259,6 +272,7 @@ export const specs = {
       shader: "maxpool2d_forward",
       constants: c,
       bindings: ["params", "inp", "out"],
+      sizes: (n) => ({ inp: n * d.C * d.H * d.W, out: n * d.C * c.OH * c.OW }),
       groups: perElement(d.C * c.OH * c.OW),
     };
   },
@@ -273,6 +287,11 @@ export const specs = {
       shader: "maxpool2d_backward",
       constants: c,
       bindings: ["params", "dOut", "inp", "dx"],
+      sizes: (n) => ({
+        dOut: n * d.C * c.OH * c.OW,
+        inp: n * d.C * d.H * d.W,
+        dx: n * d.C * d.H * d.W,
+      }),
       groups: perElement(apart ? d.C * c.OH * c.OW : d.C * d.H * d.W),
     };
   },
@@ -282,16 +301,21 @@ export const specs = {
       shader: "avgpool2d_forward",
       constants: c,
       bindings: ["params", "inp", "out"],
+      sizes: (n) => ({ inp: n * d.C * d.H * d.W, out: n * d.C * c.OH * c.OW }),
       groups: perElement(d.C * c.OH * c.OW),
     };
   },
   /** One invocation per input, gathering from the windows that contain it. */
-  avgPool2dBackward: (d: PoolDims): KernelSpec => ({
-    shader: "avgpool2d_backward",
-    constants: poolConstants(d),
-    bindings: ["params", "dOut", "dx"],
-    groups: perElement(d.C * d.H * d.W),
-  }),
+  avgPool2dBackward: (d: PoolDims): KernelSpec => {
+    const c = poolConstants(d);
+    return {
+      shader: "avgpool2d_backward",
+      constants: c,
+      bindings: ["params", "dOut", "dx"],
+      sizes: (n) => ({ dOut: n * d.C * c.OH * c.OW, dx: n * d.C * d.H * d.W }),
+      groups: perElement(d.C * d.H * d.W),
+    };
+  },
   // The dense kernels compute 8 x 8 tiles: 64 column blocks of 8 per workgroup, y over rows.
   denseForward: (I: number, J: number): KernelSpec => ({
     shader: "dense_forward",
