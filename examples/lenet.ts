@@ -9,9 +9,8 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { type Dataset, lenet5, MNIST_FILES, NonFiniteError, Sequential } from "../mod.ts";
+import { type Dataset, lenet5, NonFiniteError, Sequential } from "../mod.ts";
 import type { BackendName } from "../src/backend.ts";
-import { loadMnist } from "../src/data/mnist_deno.ts";
 import {
   FLAG_OF,
   readTrainingCheckpoint,
@@ -21,6 +20,7 @@ import {
   writeTrainingCheckpoint,
 } from "./_training_state.ts";
 import { usePrivateRuntimeDir } from "./_runtime_dir.ts";
+import { checkWritable, loadData, main, UsageError } from "./_cli.ts";
 
 const USAGE = `Train the Theano tutorial's LeNet on MNIST.
 
@@ -76,7 +76,7 @@ export interface Config {
 }
 
 /** Thrown for bad command lines; main prints it with the usage. */
-export class UsageError extends Error {}
+export { UsageError };
 
 function int(
   name: string,
@@ -299,31 +299,6 @@ function resumedConfig(c: Config, ck: TrainingCheckpoint, log: (line: string) =>
   return out as unknown as Config;
 }
 
-/** Finds an unwritable --save path before any training (not after the first epoch). */
-async function checkWritable(path: string): Promise<void> {
-  const probe = `${path}.probe-${crypto.randomUUID().slice(0, 8)}`;
-  try {
-    await Deno.writeFile(probe, new Uint8Array(0), { createNew: true });
-    await Deno.remove(probe);
-  } catch (e) {
-    throw new Error(`--save ${path}: cannot write there: ${(e as Error).message}`);
-  }
-}
-
-/** Loads the data; without --data, a failed download says how to use local files. */
-async function loadData(c: Config, log: (line: string) => void) {
-  try {
-    return await loadMnist({ dataset: c.dataset, dataDir: c.data, log });
-  } catch (e) {
-    if (c.data) throw e;
-    throw new Error(
-      `${(e as Error).message}\n  No network? Pass --data DIR: a folder holding the four files ` +
-        `${Object.values(MNIST_FILES).join(", ")} (gzipped or not)`,
-      { cause: e },
-    );
-  }
-}
-
 /**
  * Runs the tutorial's training loop and prints what the tutorial prints.
  *
@@ -337,7 +312,7 @@ export async function run(
   if (c.save) await checkWritable(c.save);
   const resumed = c.resume ? await readTrainingCheckpoint(c.resume) : null;
   if (resumed) c = resumedConfig(c, resumed, log);
-  const data = await loadData(c, log);
+  const data = await loadData(c.dataset, c.data, log);
   const train = data.train;
   if (data.valid.count === 0) {
     throw new Error(
@@ -507,23 +482,4 @@ export async function run(
   };
 }
 
-if (import.meta.main) {
-  let config;
-  try {
-    config = parseConfig(Deno.args);
-  } catch (e) {
-    if (!(e instanceof UsageError)) throw e;
-    console.error(`error: ${e.message}\n\n${USAGE}`);
-    Deno.exit(2);
-  }
-  if (config === "help") {
-    console.log(USAGE);
-  } else {
-    try {
-      await run(config);
-    } catch (e) {
-      console.error(`error: ${(e as Error).message}`);
-      Deno.exit(1);
-    }
-  }
-}
+if (import.meta.main) await main(parseConfig, (c) => run(c), USAGE);

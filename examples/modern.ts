@@ -18,7 +18,6 @@ import {
   Dropout,
   type Layer,
   MaxPool2D,
-  MNIST_FILES,
   NonFiniteError,
   RandomState,
   ReLU,
@@ -28,10 +27,10 @@ import {
 } from "../mod.ts";
 import type { BackendName } from "../src/backend.ts";
 import type { ImageSet } from "../src/data/mnist.ts";
-import { loadMnist } from "../src/data/mnist_deno.ts";
 import { loadCheckpoint, saveCheckpoint } from "../src/checkpoint_deno.ts";
 import { firstNonFinite } from "../src/validate.ts";
 import { usePrivateRuntimeDir } from "./_runtime_dir.ts";
+import { checkWritable, loadData, main, UsageError } from "./_cli.ts";
 
 const USAGE =
   `Train a small modern CNN (batch norm, ReLU, dropout, AdamW) on MNIST or Fashion-MNIST.
@@ -88,7 +87,7 @@ export interface ModernConfig {
 }
 
 /** Thrown for bad command lines; main prints it with the usage. */
-export class UsageError extends Error {}
+export { UsageError };
 
 function number(
   name: string,
@@ -295,19 +294,6 @@ function fmtDuration(seconds: number): string {
   return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
 }
 
-async function loadData(c: ModernConfig, log: (line: string) => void) {
-  try {
-    return await loadMnist({ dataset: c.dataset, dataDir: c.data, log });
-  } catch (e) {
-    if (c.data) throw e;
-    throw new Error(
-      `${(e as Error).message}\n  No network? Pass --data DIR: a folder holding the four files ` +
-        `${Object.values(MNIST_FILES).join(", ")} (gzipped or not)`,
-      { cause: e },
-    );
-  }
-}
-
 async function save(
   path: string,
   model: Sequential,
@@ -344,6 +330,7 @@ export async function runModern(
   log: (line: string) => void = console.log,
 ): Promise<{ bestValidation: number; testScore: number; epochs: number; minutes: number }> {
   usePrivateRuntimeDir();
+  if (c.save) await checkWritable(c.save);
   let resumed: Awaited<ReturnType<typeof loadCheckpoint>> | null = null;
   if (c.resume) {
     resumed = await loadCheckpoint(c.resume);
@@ -363,7 +350,7 @@ export async function runModern(
     }
     c = { ...c, ...Object.fromEntries(KEPT.map((k) => [k, theirs[k] ?? undefined])) };
   }
-  const data = await loadData(c, log);
+  const data = await loadData(c.dataset, c.data, log);
   const train = data.train;
   const trainCount = Math.min(train.count, c.limit ?? train.count);
   const steps = Math.floor(trainCount / c.batchSize);
@@ -501,23 +488,4 @@ export async function runModern(
   };
 }
 
-if (import.meta.main) {
-  let config;
-  try {
-    config = parseModernConfig(Deno.args);
-  } catch (e) {
-    if (!(e instanceof UsageError)) throw e;
-    console.error(`error: ${e.message}\n\n${USAGE}`);
-    Deno.exit(2);
-  }
-  if (config === "help") {
-    console.log(USAGE);
-  } else {
-    try {
-      await runModern(config);
-    } catch (e) {
-      console.error(`error: ${(e as Error).message}`);
-      Deno.exit(1);
-    }
-  }
-}
+if (import.meta.main) await main(parseModernConfig, (c) => runModern(c), USAGE);
