@@ -268,6 +268,15 @@ export interface Pool2DOptions {
 /** @deprecated Use {@link Pool2DOptions}. */
 export type MaxPool2DOptions = Pool2DOptions;
 
+/** Checks pooling options once: window, strides (default: the window), border mode. */
+function poolSettings(
+  o: Pool2DOptions,
+  layer: string,
+): [[number, number], [number, number], boolean] {
+  const poolSize = pair(o.poolSize, `${layer}: poolSize`);
+  return [poolSize, pair(o.strides ?? poolSize, `${layer}: strides`), o.ignoreBorder ?? true];
+}
+
 function planPool(
   kind: "maxpool2d" | "avgpool2d",
   layer: { poolSize: [number, number]; strides: [number, number]; ignoreBorder: boolean },
@@ -332,9 +341,7 @@ export class MaxPool2D {
    * @param options Pool size, strides, border mode, optional name.
    */
   constructor(options: Pool2DOptions) {
-    this.poolSize = pair(options.poolSize, "MaxPool2D: poolSize");
-    this.strides = pair(options.strides ?? this.poolSize, "MaxPool2D: strides");
-    this.ignoreBorder = options.ignoreBorder ?? true;
+    [this.poolSize, this.strides, this.ignoreBorder] = poolSettings(options, "MaxPool2D");
     this.name = options.name;
   }
 
@@ -378,9 +385,7 @@ export class AvgPool2D {
    * @param options Pool size, strides, border mode, optional name.
    */
   constructor(options: Pool2DOptions) {
-    this.poolSize = pair(options.poolSize, "AvgPool2D: poolSize");
-    this.strides = pair(options.strides ?? this.poolSize, "AvgPool2D: strides");
-    this.ignoreBorder = options.ignoreBorder ?? true;
+    [this.poolSize, this.strides, this.ignoreBorder] = poolSettings(options, "AvgPool2D");
     this.name = options.name;
   }
 

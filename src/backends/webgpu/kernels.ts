@@ -197,6 +197,18 @@ function poolConstants(d: PoolDims) {
   };
 }
 
+/** A pooling forward (max or average): one invocation per output. */
+function poolForward(shader: "maxpool2d_forward" | "avgpool2d_forward", d: PoolDims): KernelSpec {
+  const c = poolConstants(d);
+  return {
+    shader,
+    constants: c,
+    bindings: ["params", "inp", "out"],
+    sizes: (n) => ({ inp: n * d.C * d.H * d.W, out: n * d.C * c.OH * c.OW }),
+    groups: perElement(d.C * c.OH * c.OW),
+  };
+}
+
 /** Every op's kernel spec, by op. */
 export const specs = {
   loadBatch: (sample: number): KernelSpec => ({
@@ -266,16 +278,7 @@ export const specs = {
     constants: { K, P },
     groups: () => [K, 1],
   }),
-  maxPool2dForward: (d: PoolDims): KernelSpec => {
-    const c = poolConstants(d);
-    return {
-      shader: "maxpool2d_forward",
-      constants: c,
-      bindings: ["params", "inp", "out"],
-      sizes: (n) => ({ inp: n * d.C * d.H * d.W, out: n * d.C * c.OH * c.OW }),
-      groups: perElement(d.C * c.OH * c.OW),
-    };
-  },
+  maxPool2dForward: (d: PoolDims): KernelSpec => poolForward("maxpool2d_forward", d),
   /**
    * Windows apart (stride >= window): one invocation per window, writing the inputs it owns;
    * overlapping (or no) windows: one per input, gathering (the shader makes the same choice).
@@ -295,16 +298,7 @@ export const specs = {
       groups: perElement(apart ? d.C * c.OH * c.OW : d.C * d.H * d.W),
     };
   },
-  avgPool2dForward: (d: PoolDims): KernelSpec => {
-    const c = poolConstants(d);
-    return {
-      shader: "avgpool2d_forward",
-      constants: c,
-      bindings: ["params", "inp", "out"],
-      sizes: (n) => ({ inp: n * d.C * d.H * d.W, out: n * d.C * c.OH * c.OW }),
-      groups: perElement(d.C * c.OH * c.OW),
-    };
-  },
+  avgPool2dForward: (d: PoolDims): KernelSpec => poolForward("avgpool2d_forward", d),
   /** One invocation per input, gathering from the windows that contain it. */
   avgPool2dBackward: (d: PoolDims): KernelSpec => {
     const c = poolConstants(d);
