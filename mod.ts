@@ -54,6 +54,7 @@ export type {
   Pool2DOptions,
   WeightInit,
 } from "./src/layers.ts";
+export type { MaxPoolTies } from "./cpu/maxpool2d.ts";
 export { Dataset, initialParams, Sequential } from "./src/model.ts";
 export type { Evaluation, InitOptions, ModelOptions, Tensor, TrainOptions } from "./src/model.ts";
 export type {

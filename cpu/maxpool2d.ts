@@ -16,11 +16,16 @@
  * Windows overlap when the stride is smaller than the window (e.g. 3x3 stride 2); backward then
  * ACCUMULATES into dx.
  *
- * Tie rule: the FIRST maximum in row-major scan order of the window wins (strict `>`), and the
- * whole gradient of that output goes there (as PyTorch and cuDNN do). Theano's `MaxPoolGrad`
- * differs on exact ties only: it gives the full gradient to EVERY element equal to the max. With
- * continuous inputs ties have probability zero, but they do happen on exact data (for example a
- * window of equal conv outputs over an all-zero image region).
+ * Tie rule (`ties`, backward only):
+ * - `"first"` (default, PyTorch and cuDNN): the FIRST maximum in row-major scan order of the
+ *   window wins (strict `>`), and the whole gradient of that output goes there;
+ * - `"all"` (Theano's `MaxPoolGrad`, the tutorial's): the full gradient goes to EVERY element of
+ *   the window equal to its maximum:
+ *   dx[n,c,p,q] = sum over the windows (oy, ox) containing (p, q) with x[n,c,p,q] = out[n,c,oy,ox]
+ *                 of dOut[n,c,oy,ox].
+ * The two differ on exact ties only. With continuous inputs ties have probability zero, but they
+ * happen on exact data: MNIST's saturated strokes (many pixels exactly 255/256) give windows of
+ * equal conv outputs.
  *
  * @module
  */
@@ -47,7 +52,16 @@ export interface MaxPool2DShape {
   strideW?: number;
   /** Theano's `ignore_border` (PyTorch's `ceil_mode` negated): true drops partial windows at the border, false keeps them. */
   ignoreBorder: boolean;
+  /** Where backward sends a window's gradient on ties: `"first"` maximum (default) or `"all"` of them (Theano). */
+  ties?: MaxPoolTies;
 }
+
+/**
+ * The tie rule of max-pooling backward: `"first"` (PyTorch: the first maximum in row-major
+ * order gets the window's gradient) or `"all"` (Theano's `MaxPoolGrad`: every element equal to
+ * the maximum gets it).
+ */
+export type MaxPoolTies = "first" | "all";
 
 /** Shape of a 2-D pooling, max or average (the same fields as {@linkcode MaxPool2DShape}). */
 export type Pool2DShape = MaxPool2DShape;
@@ -173,7 +187,8 @@ export function maxPool2dForward(out: FloatArray, x: FloatArray, s: MaxPool2DSha
 
 /**
  * Backward pass: each output gradient goes to the first maximum of its window (recomputed from
- * `x`), ACCUMULATED (`+=`) into a zeroed `dx` since overlapping windows may share a maximum;
+ * `x`), or with `ties: "all"` to every element of the window equal to its maximum,
+ * ACCUMULATED (`+=`) into a zeroed `dx` since overlapping windows may share a maximum;
  * inputs that are no window's maximum get 0. Overwrites `dx`.
  *
  * @param dx Gradient w.r.t. the input `[N, C, H, W]`, overwritten.
@@ -197,6 +212,9 @@ export function maxPool2dForward(out: FloatArray, x: FloatArray, s: MaxPool2DSha
  * const dx3 = new Float64Array(3);
  * maxPool2dBackward(dx3, Float64Array.of(1, 2), Float64Array.of(0, 9, 3), t);
  * assert.deepStrictEqual(Array.from(dx3), [0, 3, 0]);
+ * // Theano's rule: both 5s get the window's gradient
+ * maxPool2dBackward(dx, Float64Array.of(10), Float64Array.of(1, 5, 5, 0), { ...s, ties: "all" });
+ * assert.deepStrictEqual(Array.from(dx), [0, 10, 10, 0]);
  * ```
  */
 export function maxPool2dBackward(
@@ -210,11 +228,27 @@ export function maxPool2dBackward(
   checkLength("maxPool2dBackward", "dx", dx, N * C * H * W);
   checkLength("maxPool2dBackward", "dOut", dOut, N * C * OH * OW);
   checkLength("maxPool2dBackward", "x", x, N * C * H * W);
+  const ties = s.ties ?? "first";
+  if (ties !== "first" && ties !== "all") {
+    throw new RangeError(`maxPool2dBackward: ties must be "first" or "all", received ${ties}`);
+  }
   dx.fill(0);
   for (let nc = 0; nc < N * C; nc++) {
     for (let oy = 0; oy < OH; oy++) {
       for (let ox = 0; ox < OW; ox++) {
-        dx[argmaxInWindow(x, nc, oy * SH, ox * SW, s)] += dOut[(nc * OH + oy) * OW + ox];
+        const g = dOut[(nc * OH + oy) * OW + ox];
+        const best = argmaxInWindow(x, nc, oy * SH, ox * SW, s);
+        if (ties === "first") {
+          dx[best] += g;
+          continue;
+        }
+        const y0 = oy * SH, x0 = ox * SW;
+        for (let r = y0; r < Math.min(y0 + s.poolH, H); r++) {
+          for (let c = x0; c < Math.min(x0 + s.poolW, W); c++) {
+            const k = (nc * H + r) * W + c;
+            if (k === best || x[k] === x[best]) dx[k] += g;
+          }
+        }
       }
     }
   }

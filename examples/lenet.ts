@@ -43,8 +43,10 @@ Model and training (defaults are the tutorial's)
   --patience N          early-stopping patience in iterations (10000)
   --seed N              RandomState seed of the initial weights (23455)
   --convention NAME     tutorial (default): exactly the tutorial's start, pixels k/256 as in its
-                        mnist.pkl.gz and the drawn conv kernels flipped (Theano's conv2d is a
-                        true convolution); usual: pixels k/255 and the draws used unflipped
+                        mnist.pkl.gz, the drawn conv kernels flipped (Theano's conv2d is a
+                        true convolution) and a max-pool window's gradient given to every
+                        tied maximum (Theano's MaxPoolGrad); usual: pixels k/255, the draws
+                        used unflipped, the gradient to the first maximum (PyTorch)
 Checkpoints
   --save PATH           write a safetensors checkpoint after every epoch (atomically): weights,
                         velocities, learning rate, epoch, patience, best validation, test score
@@ -197,7 +199,12 @@ export function pixelScale(convention: Config["convention"]): number {
 async function createModel(c: Config, log: (line: string) => void): Promise<Sequential> {
   const model = await Sequential.create({
     inputShape: [1, 28, 28],
-    layers: lenet5({ kernels: c.kernels, hidden: c.hidden }),
+    // the tutorial's convention includes Theano's max-pool gradient: every tied maximum gets it
+    layers: lenet5({
+      kernels: c.kernels,
+      hidden: c.hidden,
+      ties: c.convention === "tutorial" ? "all" : "first",
+    }),
     batchSize: c.batchSize,
     seed: c.seed,
     theanoKernels: c.convention === "tutorial",
@@ -338,7 +345,8 @@ export async function run(
   const scale = pixelScale(c.convention);
   log(
     c.convention === "tutorial"
-      ? "... the tutorial's convention: pixels k/256, drawn conv kernels flipped as Theano's conv2d uses them"
+      ? "... the tutorial's convention: pixels k/256, drawn conv kernels flipped as Theano's " +
+        "conv2d uses them, max-pool gradient to every tied maximum"
       : "... the usual convention: pixels k/255, drawn conv kernels used as cross-correlation weights",
   );
   const trainDs = model.createDataset(

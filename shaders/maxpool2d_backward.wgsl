@@ -1,7 +1,9 @@
 // maxpool2d_backward.wgsl: gradient of max pooling with strides. Each output's gradient goes
-// to the FIRST maximum of its window in row-major order (strict >); an input gets the sum of
-// the gradients of the windows whose first maximum it is (0 if none).
-//   dx[n,c,p,q] = sum_{(y,x): (p,q) = first argmax of window (y,x)} dOut[n,c,y,x]
+// to the FIRST maximum of its window in row-major order (strict >), or with TIES = 1 (Theano's
+// MaxPoolGrad) to EVERY element of the window equal to its maximum; an input gets the sum of
+// the gradients of the windows it receives from (0 if none).
+//   TIES = 0: dx[n,c,p,q] = sum_{(y,x): (p,q) = first argmax of window (y,x)} dOut[n,c,y,x]
+//   TIES = 1: dx[n,c,p,q] = sum_{(y,x): window (y,x) holds (p,q), in = its max} dOut[n,c,y,x]
 // Letters: N batch (params.count), C channels, H x W input, PH x PW window, SH x SW stride,
 //   OH x OW output (see maxpool2d_forward.wgsl).
 // Bindings: 0 params (count), 1 dOut [N,C,OH,OW], 2 in [N,C,H,W] (forward input),
@@ -27,6 +29,7 @@ override SH: u32;
 override SW: u32;
 override OH: u32;
 override OW: u32;
+override TIES: u32; // 0: the first maximum, 1: all of them
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> dOut: array<f32>;
@@ -60,13 +63,14 @@ fn scatter(k: u32) {
   let y = (k / ow) % max(OH, 1u);
   let base = (k / (ow * max(OH, 1u))) * H * W;
   let best = argmax(base, y, xo);
+  let top = inp[best];
   let rEnd = select((y + 1u) * SH, H, y == OH - 1u);
   let cEnd = select((xo + 1u) * SW, W, xo == OW - 1u);
   let g = dOut[k];
   for (var r = y * SH; r < rEnd; r++) {
     for (var q = xo * SW; q < cEnd; q++) {
       let m = base + r * W + q;
-      dx[m] = select(0.0, g, m == best);
+      dx[m] = select(0.0, g, m == best || (TIES == 1u && inp[m] == top));
     }
   }
 }
@@ -86,7 +90,10 @@ fn gather(k: u32) {
   var sum = 0.0;
   for (var y = y0; y < y1; y++) {
     for (var xo = x0; xo < x1; xo++) {
-      if (argmax(base, y, xo) == k) { sum += dOut[(nc * OH + y) * OW + xo]; }
+      let best = argmax(base, y, xo);
+      if (best == k || (TIES == 1u && inp[k] == inp[best])) {
+        sum += dOut[(nc * OH + y) * OW + xo];
+      }
     }
   }
   dx[k] = sum;

@@ -88,6 +88,8 @@ export interface Pool2DPlan {
   strideW: number;
   /** Drop (true) or keep (false) partial windows at the border. */
   ignoreBorder: boolean;
+  /** Max pooling's backward tie rule (`cpu/maxpool2d.ts`): `"first"` maximum or `"all"`. */
+  ties?: "first" | "all";
 }
 
 /** @deprecated Use {@link Pool2DPlan}. */

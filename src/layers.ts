@@ -8,7 +8,7 @@
 import type { LayerPlan, NetworkPlan, ParamSpec } from "./backend.ts";
 import { convWeightBound, denseWeightBound, heWeightBound } from "../cpu/init.ts";
 import { conv2dOutputSize, conv2dPadding } from "../cpu/conv2d.ts";
-import { poolOutputSize } from "../cpu/maxpool2d.ts";
+import { type MaxPoolTies, poolOutputSize } from "../cpu/maxpool2d.ts";
 
 /** Any layer accepted by a model. */
 export type Layer =
@@ -265,8 +265,15 @@ export interface Pool2DOptions {
   name?: string;
 }
 
-/** @deprecated Use {@link Pool2DOptions}. */
-export type MaxPool2DOptions = Pool2DOptions;
+/** Options of {@linkcode MaxPool2D}: those of every pooling, and the tie rule of backward. */
+export interface MaxPool2DOptions extends Pool2DOptions {
+  /**
+   * Where backward sends a window's gradient when several of its elements equal the maximum:
+   * `"first"` (default, PyTorch): to the first in row-major order; `"all"` (Theano's
+   * `MaxPoolGrad`, the tutorial's): to every one of them.
+   */
+  ties?: MaxPoolTies;
+}
 
 /** Checks pooling options once: window, strides (default: the window), border mode. */
 function poolSettings(
@@ -279,7 +286,12 @@ function poolSettings(
 
 function planPool(
   kind: "maxpool2d" | "avgpool2d",
-  layer: { poolSize: [number, number]; strides: [number, number]; ignoreBorder: boolean },
+  layer: {
+    poolSize: [number, number];
+    strides: [number, number];
+    ignoreBorder: boolean;
+    ties?: MaxPoolTies;
+  },
   input: readonly number[],
   ctx: PlanContext,
 ): PlannedLayer {
@@ -306,6 +318,7 @@ function planPool(
       strideH: sh,
       strideW: sw,
       ignoreBorder: layer.ignoreBorder,
+      ...(kind === "maxpool2d" ? { ties: layer.ties ?? "first" } : {}),
     },
   };
 }
@@ -315,13 +328,14 @@ function planPool(
  * with a smaller stride the windows overlap (e.g. 3x3 stride 2), as PyTorch's `MaxPool2d`.
  *
  * Backward routes each output gradient to the first maximum of its window in row-major
- * order (summed where windows overlap).
+ * order (summed where windows overlap), or with `ties: "all"` to every element equal to the
+ * maximum, as Theano's `MaxPoolGrad` (the tutorial's rule).
  *
  * @example
  * ```ts
  * import { MaxPool2D } from "./layers.ts";
- * const pool = new MaxPool2D({ poolSize: 2, ignoreBorder: false });
- * console.log(pool.poolSize, pool.strides, pool.ignoreBorder); // [2, 2] [2, 2] false
+ * const pool = new MaxPool2D({ poolSize: 2, ignoreBorder: false, ties: "all" });
+ * console.log(pool.poolSize, pool.strides, pool.ignoreBorder, pool.ties); // [2, 2] [2, 2] false all
  * ```
  */
 export class MaxPool2D {
@@ -333,15 +347,26 @@ export class MaxPool2D {
   readonly strides: [number, number];
   /** Keep (false) or drop (true) partial border windows. */
   readonly ignoreBorder: boolean;
+  /** Backward's tie rule: `"first"` maximum or `"all"` of them. */
+  readonly ties: MaxPoolTies;
   /** Optional explicit name. */
   readonly name?: string;
   /**
    * Creates the layer; shapes are resolved when a model is built.
    *
-   * @param options Pool size, strides, border mode, optional name.
+   * @param options Pool size, strides, border mode, tie rule, optional name.
    */
-  constructor(options: Pool2DOptions) {
+  constructor(options: MaxPool2DOptions) {
     [this.poolSize, this.strides, this.ignoreBorder] = poolSettings(options, "MaxPool2D");
+    const ties = options.ties ?? "first";
+    if (ties !== "first" && ties !== "all") {
+      throw new RangeError(
+        `MaxPool2D: ties must be "first" or "all", got ${
+          typeof ties === "string" ? `"${ties}"` : String(ties)
+        }`,
+      );
+    }
+    this.ties = ties;
     this.name = options.name;
   }
 
@@ -932,6 +957,11 @@ export interface LeNet5Options {
   hidden?: number;
   /** Number of classes. Default 10. */
   classes?: number;
+  /**
+   * The max-pooling layers' backward tie rule (see {@linkcode MaxPool2DOptions.ties}): `"all"`
+   * is the tutorial's (Theano's `MaxPoolGrad`). Default `"first"`.
+   */
+  ties?: MaxPoolTies;
 }
 
 /**
@@ -953,10 +983,10 @@ export function lenet5(options: LeNet5Options = {}): Layer[] {
   const [k0, k1] = options.kernels ?? [20, 50];
   return [
     new Conv2D({ filters: k0, kernelSize: 5 }),
-    new MaxPool2D({ poolSize: 2 }),
+    new MaxPool2D({ poolSize: 2, ties: options.ties }),
     new Tanh(),
     new Conv2D({ filters: k1, kernelSize: 5 }),
-    new MaxPool2D({ poolSize: 2 }),
+    new MaxPool2D({ poolSize: 2, ties: options.ties }),
     new Tanh(),
     new Dense({ units: options.hidden ?? 500 }),
     new Tanh(),

@@ -467,6 +467,7 @@ function poolShape(l: Pool2DPlan, batch: number): Pool2DShape {
     strideH: l.strideH,
     strideW: l.strideW,
     ignoreBorder: l.ignoreBorder,
+    ties: l.ties,
   };
 }
 

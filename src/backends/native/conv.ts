@@ -48,6 +48,8 @@ import {
   activationBackward,
   maxPoolForward,
   type PoolGeometry,
+  scatterMax,
+  tieWords,
 } from "./pointwise.ts";
 
 /** A max pooling fused after the convolution. */
@@ -64,6 +66,8 @@ export interface FusedPool {
   outH: number;
   /** Pooled plane width. */
   outW: number;
+  /** Backward's tie rule: `"first"` maximum (default) or `"all"` (Theano). */
+  ties?: "first" | "all";
 }
 
 /** Bytes of one chunk's im2col matrix aimed at (L2 is 1-2 MiB on current x86 cores). */
@@ -147,6 +151,8 @@ export class ConvStage {
   readonly #dPre: Float32Array;
   /** Per pooled output: the index of its maximum in its chunk's `#y`. */
   readonly #argmax: Int32Array;
+  /** Per pooled output with `ties: "all"`: which window elements equal its maximum; else null. */
+  readonly #ties: Uint32Array | null;
   readonly #dbSum: Float64Array;
   readonly #pipelined: boolean;
   readonly #pipelinedBackward: boolean;
@@ -238,6 +244,9 @@ export class ConvStage {
     this.#dCols = [new Float32Array(dColsSize), new Float32Array(dColsSize)];
     this.#dPre = new Float32Array(act ? s.batch * this.outSize : 0);
     this.#argmax = new Int32Array(pool ? s.batch * this.outSize : 0);
+    this.#ties = pool?.ties === "all"
+      ? new Uint32Array(s.batch * this.outSize * tieWords(pool.poolH, pool.poolW))
+      : null;
     this.#dbSum = new Float64Array(s.outChannels);
   }
 
@@ -368,7 +377,16 @@ export class ConvStage {
         rowStride: R,
       };
       const end = at + nc * this.outSize;
-      maxPoolForward(out.subarray(at, end), this.#argmax.subarray(at, end), y, g, b, this.#act);
+      const ties = this.#ties, words = tieWords(g.poolH, g.poolW);
+      maxPoolForward(
+        out.subarray(at, end),
+        this.#argmax.subarray(at, end),
+        y,
+        g,
+        b,
+        this.#act,
+        ties && ties.subarray(at * words, end * words),
+      );
     } else {
       const OH = this.#outH, OW = this.#outW;
       for (let i = 0; i < nc; i++) {
@@ -392,14 +410,23 @@ export class ConvStage {
     // the positions no output comes from get zero (the GEMMs read the wide layout's too)
     if (this.#pool || this.#wide) dy.fill(0, 0, O * NP);
     if (this.#pool) {
+      const ties = this.#ties, PW = this.#pool.poolW, R = this.#rowStride;
       for (let i = 0; i < nc; i++) {
         for (let o = 0; o < O; o++) {
           const base = (n0 + i) * outSize + o * outP;
           let sum = 0;
-          for (let k = base; k < base + outP; k++) {
-            const g = dPre[k];
-            dy[argmax[k]] += g;
-            sum += g;
+          if (ties === null) {
+            for (let k = base; k < base + outP; k++) {
+              const g = dPre[k];
+              dy[argmax[k]] += g;
+              sum += g;
+            }
+          } else {
+            for (let k = base; k < base + outP; k++) {
+              const g = dPre[k];
+              // the conv's bias precedes the pooling: it gets g from every tied input
+              sum += g * scatterMax(dy, k, g, argmax, ties, PW, R);
+            }
           }
           dbSum[o] += sum;
         }

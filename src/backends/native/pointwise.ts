@@ -125,6 +125,65 @@ export interface PoolGeometry {
   rowStride?: number;
 }
 
+/** 32-bit words per output of a tie mask of `poolH x poolW` windows: one bit per window element. */
+export function tieWords(poolH: number, poolW: number): number {
+  return Math.ceil(poolH * poolW / 32);
+}
+
+/**
+ * Max pooling's backward scatter, `dy[i] += g` for the inputs an output's gradient goes to:
+ * its maximum `argmax[k]`, or with a tie mask every element of the window equal to the maximum
+ * (Theano's rule). Mask bit `j` of output `k` (word `k·words + j / 32`) marks window element
+ * `(j / poolW, j % poolW)`; the window's top-left input is found from the first set bit, which is
+ * the first maximum's.
+ *
+ * @param dy Gradient w.r.t. the pooling's input, added to.
+ * @param k The output.
+ * @param g The output's gradient.
+ * @param argmax Index into `dy` of each output's first maximum.
+ * @param ties The tie masks (`words` per output), or null for the first-maximum rule.
+ * @param poolW Window width.
+ * @param rowStride Offset between rows of a plane in `dy`.
+ * @returns How many inputs received `g`.
+ */
+export function scatterMax(
+  dy: Float32Array,
+  k: number,
+  g: number,
+  argmax: Int32Array,
+  ties: Uint32Array | null,
+  poolW: number,
+  rowStride: number,
+): number {
+  const best = argmax[k];
+  if (ties === null) {
+    dy[best] += g;
+    return 1;
+  }
+  const words = ties.length / argmax.length;
+  let first = -1;
+  for (let w = 0; w < words && first < 0; w++) {
+    const m = ties[k * words + w];
+    if (m !== 0) first = w * 32 + 31 - Math.clz32(m & -m);
+  }
+  if (first < 0) { // no element equals the maximum (NaN): the first-maximum rule
+    dy[best] += g;
+    return 1;
+  }
+  let count = 0;
+  const at = best - (Math.floor(first / poolW) * rowStride + (first % poolW));
+  for (let w = 0; w < words; w++) {
+    let m = ties[k * words + w];
+    while (m !== 0) {
+      const j = w * 32 + 31 - Math.clz32(m & -m);
+      dy[at + Math.floor(j / poolW) * rowStride + (j % poolW)] += g;
+      m &= m - 1;
+      count++;
+    }
+  }
+  return count;
+}
+
 /**
  * Max pooling, with an optional per-channel bias added first and an activation applied last:
  * `out[n, c, py, px] = act(max over the window of fround(x + bias[c]))`, NCHW, and
@@ -141,6 +200,8 @@ export interface PoolGeometry {
  * @param g Geometry.
  * @param bias `[C]` added to the input before the max, or null.
  * @param act Activation applied to the maximum, or null.
+ * @param ties For Theano's tie rule, the tie masks of {@linkcode scatterMax}
+ *   (`tieWords(poolH, poolW)` words per output), overwritten; null for the first-maximum rule.
  */
 export function maxPoolForward(
   out: Float32Array,
@@ -149,6 +210,7 @@ export function maxPoolForward(
   g: PoolGeometry,
   bias: Float32Array | null,
   act: Activation,
+  ties: Uint32Array | null = null,
 ): void {
   const { batch: N, channels: C, height: H, width: W, poolH: PH, poolW: PW } = g;
   const { strideH: SH, strideW: SW, outH: OH, outW: OW, nStride, cStride } = g;
@@ -174,7 +236,13 @@ export function maxPoolForward(
             const s = +(m23 > m01);
             const m = s * m23 + (1 - s) * m01;
             out[k] = m;
-            argmax[k++] = i0 + s * (R + s3) + (1 - s) * s1;
+            const a = i0 + s * (R + s3) + (1 - s) * s1;
+            if (ties !== null) {
+              const t = x[a]; // ties of the input itself, as Theano compares them
+              ties[k] = +(x[i0] === t) | (+(x[i0 + 1] === t) << 1) | (+(x[i0 + R] === t) << 2) |
+                (+(x[i0 + R + 1] === t) << 3);
+            }
+            argmax[k++] = a;
           }
         }
       } else {
@@ -192,6 +260,19 @@ export function maxPoolForward(
               }
             }
             out[k] = bestV;
+            if (ties !== null) {
+              const words = ties.length / argmax.length, at = k * words;
+              ties.fill(0, at, at + words);
+              for (let r = r0; r < r1; r++) {
+                const row = base + r * R;
+                for (let col = c0; col < c1; col++) {
+                  if (x[row + col] === x[best]) {
+                    const j = (r - r0) * PW + (col - c0);
+                    ties[at + (j >>> 5)] |= 1 << (j & 31);
+                  }
+                }
+              }
+            }
             argmax[k++] = best;
           }
         }

@@ -12,6 +12,8 @@ import {
   activationBackward,
   maxPoolForward,
   type PoolGeometry,
+  scatterMax,
+  tieWords,
 } from "./pointwise.ts";
 
 /** The pooling's geometry as the plan gives it (`Pool2DPlan`). */
@@ -28,6 +30,8 @@ export interface PoolShape {
   strideH: number;
   /** Horizontal stride. */
   strideW: number;
+  /** Max pooling's backward tie rule: `"first"` maximum (default) or `"all"` (Theano). */
+  ties?: "first" | "all";
 }
 
 function geometry(p: PoolShape, maxBatch: number): PoolGeometry {
@@ -57,6 +61,8 @@ export class PoolStage {
   readonly #g: PoolGeometry;
   readonly #act: Activation;
   readonly #argmax: Int32Array;
+  /** Tie masks for `ties: "all"`, else null. */
+  readonly #ties: Uint32Array | null;
   readonly #dPre: Float32Array;
 
   /**
@@ -72,6 +78,9 @@ export class PoolStage {
     this.outSize = this.#g.channels * this.#g.outH * this.#g.outW;
     this.#act = act;
     this.#argmax = new Int32Array(maxBatch * this.outSize);
+    this.#ties = p.ties === "all"
+      ? new Uint32Array(maxBatch * this.outSize * tieWords(p.poolH, p.poolW))
+      : null;
     this.#dPre = new Float32Array(act ? maxBatch * this.outSize : 0);
   }
 
@@ -83,12 +92,13 @@ export class PoolStage {
    * @param n Samples in the batch.
    */
   forward(out: Float32Array, x: Float32Array, n: number): void {
-    maxPoolForward(out, this.#argmax, x, { ...this.#g, batch: n }, null, this.#act);
+    maxPoolForward(out, this.#argmax, x, { ...this.#g, batch: n }, null, this.#act, this.#ties);
   }
 
   /**
    * Backward pass on the `n` samples of the last forward pass: each output's gradient is
-   * added to its maximum's input (overlapping windows may share one).
+   * added to its maximum's input (overlapping windows may share one), or with `ties: "all"` to
+   * every input of its window equal to the maximum.
    *
    * @param dx Gradient w.r.t. the input `[n, C, H, W]`, overwritten.
    * @param dOut Gradient w.r.t. the stage output.
@@ -100,8 +110,12 @@ export class PoolStage {
     const dPre = this.#act ? this.#dPre : dOut;
     activationBackward(this.#act, dPre, dOut, out, len);
     dx.fill(0, 0, n * this.#inSize);
-    const argmax = this.#argmax;
-    for (let k = 0; k < len; k++) dx[argmax[k]] += dPre[k];
+    const argmax = this.#argmax, ties = this.#ties, PW = this.#g.poolW, R = this.#g.width;
+    if (ties === null) {
+      for (let k = 0; k < len; k++) dx[argmax[k]] += dPre[k];
+    } else {
+      for (let k = 0; k < len; k++) scatterMax(dx, k, dPre[k], argmax, ties, PW, R);
+    }
   }
 }
 

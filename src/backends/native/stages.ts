@@ -141,6 +141,7 @@ export const STAGES: Rules = {
           strideW: pool.strideW,
           outH: pool.outShape.length === 3 ? pool.outShape[1] : 1,
           outW: pool.outShape.length === 3 ? pool.outShape[2] : 1,
+          ties: pool.ties,
         },
         act,
         !ctx.first,

@@ -160,6 +160,8 @@ export interface PoolDims {
   SH?: number;
   SW?: number;
   ignoreBorder: boolean;
+  /** Max pooling's backward tie rule (default `"first"`). */
+  ties?: "first" | "all";
 }
 
 /**
@@ -179,6 +181,7 @@ export function poolDims(layer: Pool2DPlan): PoolDims {
     SH: layer.strideH,
     SW: layer.strideW,
     ignoreBorder: layer.ignoreBorder,
+    ties: layer.ties,
   };
 }
 
@@ -288,7 +291,7 @@ export const specs = {
     const apart = c.SH >= c.PH && c.SW >= c.PW && c.OH > 0 && c.OW > 0;
     return {
       shader: "maxpool2d_backward",
-      constants: c,
+      constants: { ...c, TIES: d.ties === "all" ? 1 : 0 },
       bindings: ["params", "dOut", "inp", "dx"],
       sizes: (n) => ({
         dOut: n * d.C * c.OH * c.OW,
