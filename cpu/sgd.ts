@@ -1,9 +1,15 @@
 /**
- * Parameter updates: the tutorial's plain SGD, and classical momentum: the CPU reference.
+ * Parameter updates: the tutorial's plain SGD, and SGD with momentum as PyTorch's
+ * `torch.optim.SGD` (dampening 0, nesterov off): the CPU reference.
  *
  * Dimension letters: one flat parameter array of L elements (any shape).
  *   sgd:      p[k] -= lr * g[k]                          (the tutorial's `param - learning_rate * grad`)
- *   momentum: v[k] = momentum * v[k] - lr * g[k];  p[k] += v[k]
+ *   momentum: buf[k] = momentum * buf[k] + g[k];  p[k] -= lr * buf[k]
+ *
+ * The momentum buffer holds gradients, not steps: PyTorch's `momentum_buffer`. It starts at
+ * zero, so the first step's buffer is `g` (PyTorch's `clone(g)`). The older convention
+ * `v = momentum * v - lr * g; p += v` agrees with it (`v = -lr * buf`) only while lr is constant;
+ * with a changing lr (a schedule) the two differ, and this one is PyTorch's.
  *
  * @module
  */
@@ -35,15 +41,16 @@ export function sgdUpdate(param: FloatArray, grad: FloatArray, learningRate: num
 }
 
 /**
- * SGD with classical momentum, in place: `velocity[k] = momentum * velocity[k] - learningRate *
- * grad[k]`, then `param[k] += velocity[k]`. Start with a zero `velocity`.
+ * SGD with momentum as PyTorch's `torch.optim.SGD` (dampening 0, nesterov off), in place:
+ * `buffer[k] = momentum * buffer[k] + grad[k]`, then `param[k] -= learningRate * buffer[k]`.
+ * Start with a zero `buffer` (the first step then uses `grad`, as PyTorch does).
  *
  * @param param Parameters, updated in place.
  * @param grad Gradient of the loss w.r.t. `param`.
- * @param velocity Running velocity, same length, updated in place.
- * @param learningRate The step size.
- * @param momentum The decay of the velocity, e.g. 0.9 (0 gives plain SGD).
- * @returns Nothing; `param` and `velocity` are updated.
+ * @param buffer The momentum buffer (PyTorch's `momentum_buffer`), same length, updated in place.
+ * @param learningRate The step size of this step (it may change from step to step).
+ * @param momentum The decay of the buffer, e.g. 0.9 (0 gives plain SGD).
+ * @returns Nothing; `param` and `buffer` are updated.
  * @throws {RangeError} If the lengths differ.
  *
  * @example
@@ -51,24 +58,24 @@ export function sgdUpdate(param: FloatArray, grad: FloatArray, learningRate: num
  * import { sgdMomentumUpdate } from "./sgd.ts";
  * import assert from "node:assert";
  *
- * const p = Float64Array.of(0), v = Float64Array.of(0), g = Float64Array.of(1);
- * sgdMomentumUpdate(p, g, v, 0.5, 0.5); // v = -0.5,  p = -0.5
- * sgdMomentumUpdate(p, g, v, 0.5, 0.5); // v = -0.75, p = -1.25
- * assert.deepStrictEqual([p[0], v[0]], [-1.25, -0.75]);
+ * const p = Float64Array.of(0), buf = Float64Array.of(0), g = Float64Array.of(1);
+ * sgdMomentumUpdate(p, g, buf, 0.5, 0.5); // buf = 1,   p = 0 - 0.5 * 1 = -0.5
+ * sgdMomentumUpdate(p, g, buf, 0.25, 0.5); // buf = 1.5, p = -0.5 - 0.25 * 1.5 = -0.875
+ * assert.deepStrictEqual([p[0], buf[0]], [-0.875, 1.5]);
  * ```
  */
 export function sgdMomentumUpdate(
   param: FloatArray,
   grad: FloatArray,
-  velocity: FloatArray,
+  buffer: FloatArray,
   learningRate: number,
   momentum: number,
 ): void {
   checkLength("sgdMomentumUpdate", "grad", grad, param.length);
-  checkLength("sgdMomentumUpdate", "velocity", velocity, param.length);
+  checkLength("sgdMomentumUpdate", "buffer", buffer, param.length);
   for (let k = 0; k < param.length; k++) {
-    velocity[k] = momentum * velocity[k] - learningRate * grad[k];
-    param[k] += velocity[k];
+    buffer[k] = momentum * buffer[k] + grad[k];
+    param[k] -= learningRate * buffer[k];
   }
 }
 

@@ -1,14 +1,16 @@
 // sgd_update.wgsl: stochastic gradient descent step over every parameter at once (the
-// parameters, gradients and velocities each live in one buffer).
+// parameters, gradients and momentum buffers each live in one buffer). Momentum is PyTorch's
+// torch.optim.SGD (dampening 0, nesterov off): v is its momentum_buffer, zero at the start.
 //   momentum == 0:  p[k] -= lr * g[k]                          (v untouched)
-//   momentum > 0:   v[k] = momentum * v[k] - lr * g[k];  p[k] += v[k]
+//   momentum > 0:   v[k] = momentum * v[k] + g[k];  p[k] -= lr * v[k]
 // The non-finite check of a training step runs here, on the device: any updated p[k] whose
 // exponent bits are all ones (NaN or +-Inf; tested on the bits, since GPU compilers may fold
 // NaN comparisons away) sets bit 2 of `flag`; a non-finite loss (result[0]) sets bit 1. The
 // flag is sticky until the executor reads it back (with the loss) and clears it.
 // Letters: SIZE values (arrayLength of p).
-// Bindings: 0 params (lr, momentum), 1 g [SIZE], 2 p [SIZE] (updated), 3 v [SIZE] (updated),
-//   4 result [2] (f32: the step's loss, read), 5 flag (u32, atomically or-ed).
+// Bindings: 0 params (lr, momentum), 1 g [SIZE], 2 p [SIZE] (updated), 3 v [SIZE] (the
+//   momentum buffer, updated), 4 result [2] (f32: the step's loss, read), 5 flag (u32,
+//   atomically or-ed).
 // CPU twins: sgdUpdate and sgdMomentumUpdate in cpu/sgd.ts; firstNonFinite in src/validate.ts.
 // Dispatch: one invocation per value, linear index over (x, z) workgroups of 64.
 
@@ -27,9 +29,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   if (k == 0u && non_finite(result[0])) { atomicOr(&flag, 1u); }
   var pk: f32;
   if (params.momentum > 0.0) {
-    let vk = params.momentum * v[k] - params.lr * g[k];
+    let vk = params.momentum * v[k] + g[k];
     v[k] = vk;
-    pk = p[k] + vk;
+    pk = p[k] - params.lr * vk;
   } else {
     pk = p[k] - params.lr * g[k];
   }

@@ -251,13 +251,16 @@ export type BatchSource =
     count: number;
   };
 
-/** Plain SGD, or SGD with classical momentum: `v = momentum·v - lr·g; p += v`. */
+/**
+ * Plain SGD, or SGD with momentum as PyTorch's `torch.optim.SGD` (dampening 0, nesterov off):
+ * `buf = momentum·buf + g; p -= lr·buf`, the buffer `p.m` starting at zero.
+ */
 export interface SgdStep {
   /** Discriminant. */
   kind: "sgd";
   /** Learning rate. */
   learningRate: number;
-  /** 0 is plain SGD (the velocity is then left untouched). */
+  /** 0 is plain SGD (the momentum buffer is then left untouched). */
   momentum: number;
 }
 
@@ -309,7 +312,7 @@ export interface StepResult {
   loss: number;
   /** The loss was NaN or infinite. */
   lossNonFinite: boolean;
-  /** Some updated parameter (or velocity) was NaN or infinite. */
+  /** Some updated parameter was NaN or infinite. */
   paramsNonFinite: boolean;
 }
 
@@ -343,8 +346,8 @@ export interface Executor {
     scale: number,
   ): DeviceDataset;
   /**
-   * Optimiser state, two tensors per trained parameter `p`: `p.m` (SGD's velocity, or Adam's
-   * first moment) and `p.v` (Adam's second moment; zeros under SGD). Zeros before the first step.
+   * Optimiser state, two tensors per trained parameter `p`: `p.m` (SGD's momentum buffer, as
+   * PyTorch's, or Adam's first moment) and `p.v` (Adam's second moment; zeros under SGD). Zeros before the first step.
    */
   getOptimizerState(): Promise<Map<string, Float32Array>>;
   /** Replaces the optimiser state; every name of the plan must be present with the right size. */

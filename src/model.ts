@@ -77,7 +77,11 @@ export interface TrainOptions {
   optimizer?: "sgd" | "adam" | "adamw";
   /** Learning rate. Default 0.1 for SGD (the tutorial's), 0.001 for Adam. */
   learningRate?: number;
-  /** SGD only: classical momentum; 0 (default) is the tutorial's plain SGD. */
+  /**
+   * SGD only: momentum as PyTorch's `torch.optim.SGD` (dampening 0, nesterov off):
+   * `buf = momentum·buf + g; p -= lr·buf`, so a learning rate that changes between steps scales
+   * the whole step, as in PyTorch. 0 (default) is the tutorial's plain SGD.
+   */
   momentum?: number;
   /** Adam only: decay of the first moment. Default 0.9. */
   beta1?: number;
@@ -664,9 +668,10 @@ export class Sequential {
 
   /**
    * Copies the optimiser state out: per trained parameter `p`, `p.m` (SGD's momentum
-   * velocity, or Adam's first moment) and `p.v` (Adam's second moment), zeros before the
-   * first step, and `step` (`[1]`, the steps taken: Adam's `t`, also the dropout masks'
-   * counter). With the weights, it is what a resumed run needs to continue exactly.
+   * buffer, as PyTorch's `momentum_buffer`, or Adam's first moment) and `p.v` (Adam's second
+   * moment), zeros before the first step, and `step` (`[1]`, the steps taken: Adam's `t`, also
+   * the dropout masks' counter). With the weights, it is what a resumed run needs to continue
+   * exactly.
    *
    * @returns Tensors by name, with the parameters' shapes.
    */
@@ -687,9 +692,14 @@ export class Sequential {
   /**
    * Replaces the optimiser state, e.g. from a checkpoint. Names, shapes and finiteness are
    * checked as in {@link Sequential.setWeights}. A state saved by version 0.1 (one velocity
-   * per parameter, named like it, no `step`) is read as the `.m` tensors with zero `.v`.
+   * per parameter, named like it, no `step`) is refused: its velocities follow the old rule
+   * `v = μ·v - lr·g; p += v`, and turning them into this version's momentum buffers
+   * (`p.m = -v / lr`, exact only if lr was constant) needs the learning rate, which the state
+   * does not hold; convert them yourself (the examples do so for their checkpoints).
    *
    * @param state Tensors by name, as {@link Sequential.getOptimizerState} gives.
+   * @throws {RangeError} On a missing, extra or misshapen tensor, a missing `step`, or a
+   *   version 0.1 state.
    */
   async setOptimizerState(state: Record<string, Tensor>): Promise<void> {
     this.#check();
@@ -697,27 +707,23 @@ export class Sequential {
       throw new TypeError(`setOptimizerState: expects tensors by name, got ${state}`);
     }
     const { step, ...rest } = state;
-    const legacy = this.plan.params.length > 0 && this.plan.params[0].name in rest;
-    if (legacy) {
-      for (const p of this.plan.params) {
-        rest[`${p.name}.m`] = rest[p.name];
-        delete rest[p.name];
-        rest[`${p.name}.v`] ??= {
-          shape: [...p.shape],
-          data: new Float32Array(rest[`${p.name}.m`]?.data?.length ?? 0),
-        };
-      }
+    const first = this.plan.params[0]?.name;
+    if (first !== undefined && first in rest) {
+      throw new RangeError(
+        `setOptimizerState: "${first}" is a velocity of a version 0.1 state (v = μ·v - lr·g; ` +
+          `p += v), not this version's SGD momentum buffer (PyTorch's: buf = μ·buf + g; ` +
+          `p -= lr·buf); convert each to "<param>.m" = -v / lr with the run's learning rate ` +
+          `(exact if it was constant), add zero "<param>.v" and "step"`,
+      );
     }
-    let steps = 0;
-    if (step !== undefined) {
-      steps = step?.data?.[0];
-      if (!Number.isInteger(steps) || steps < 0 || step.data.length !== 1) {
-        throw new RangeError(
-          `setOptimizerState: "step" must hold one non-negative integer, got ${step?.data}`,
-        );
-      }
-    } else if (!legacy) {
+    if (step === undefined) {
       throw new RangeError(`setOptimizerState: missing tensor "step" (expected [1])`);
+    }
+    const steps = step?.data?.[0];
+    if (!Number.isInteger(steps) || steps < 0 || step.data.length !== 1) {
+      throw new RangeError(
+        `setOptimizerState: "step" must hold one non-negative integer, got ${step?.data}`,
+      );
     }
     await this.#exec.setOptimizerState(
       this.#tensors(rest, "setOptimizerState", this.#optimizerSpecs),

@@ -1,4 +1,4 @@
-// Tests of cpu/sgd.ts: the tutorial's update rule and classical momentum.
+// Tests of cpu/sgd.ts: the tutorial's update rule and PyTorch's SGD momentum.
 import assert from "node:assert";
 import { sgdMomentumUpdate, sgdUpdate } from "../cpu/sgd.ts";
 import { assertAllClose, assertThrowsWith } from "./_assert.ts";
@@ -12,20 +12,33 @@ Deno.test("sgdUpdate: param - learningRate * grad, in place", () => {
   assert.strictEqual(p32[0], Math.fround(1 - 0.1));
 });
 
-Deno.test("sgdMomentumUpdate: v = momentum*v - lr*g; p += v, over three steps", () => {
-  const p = Float64Array.of(1, 1), v = new Float64Array(2);
+Deno.test("sgdMomentumUpdate: PyTorch's buf = momentum*buf + g; p -= lr*buf, lr changing", () => {
+  const p = Float64Array.of(1, 1), buf = new Float64Array(2);
   const g = Float64Array.of(1, -2);
-  const lr = 0.1, mu = 0.9;
-  // by hand, component 0: v1 = -0.1, p1 = 0.9; v2 = -0.19, p2 = 0.71; v3 = -0.271, p3 = 0.439
-  //          component 1: v1 = 0.2, p1 = 1.2; v2 = 0.38, p2 = 1.58; v3 = 0.542, p3 = 2.122
-  for (let step = 0; step < 3; step++) sgdMomentumUpdate(p, g, v, lr, mu);
-  assertAllClose(v, [-0.271, 0.542], { rtol: 1e-14, atol: 0 });
-  assertAllClose(p, [0.439, 2.122], { rtol: 1e-14, atol: 0 });
+  const mu = 0.9, lrs = [0.1, 0.2, 0.05];
+  // by hand, component 0: buf1 = 1, p1 = 0.9; buf2 = 1.9, p2 = 0.52; buf3 = 2.71, p3 = 0.3845
+  //          component 1: buf1 = -2, p1 = 1.2; buf2 = -3.8, p2 = 1.96; buf3 = -5.42, p3 = 2.231
+  // (the old rule v = mu*v - lr*g; p += v would give p3 = 0.299, 2.402)
+  for (const lr of lrs) sgdMomentumUpdate(p, g, buf, lr, mu);
+  assertAllClose(buf, [2.71, -5.42], { rtol: 1e-14, atol: 0 });
+  assertAllClose(p, [0.3845, 2.231], { rtol: 1e-14, atol: 0 });
   // momentum 0 is plain SGD
   const a = Float64Array.of(3), b = Float64Array.of(3);
   sgdMomentumUpdate(a, Float64Array.of(2), new Float64Array(1), 0.25, 0);
   sgdUpdate(b, Float64Array.of(2), 0.25);
   assert.deepStrictEqual(a, b);
+});
+
+Deno.test("sgdMomentumUpdate: with a constant lr, the old rule's velocity is -lr*buf", () => {
+  const lr = 0.05, mu = 0.8;
+  const p = Float64Array.of(0.5, -1), buf = new Float64Array(2);
+  const q = p.slice(), v = new Float64Array(2);
+  for (const g of [[1, 2], [-3, 0.5], [0.25, -1]]) {
+    sgdMomentumUpdate(p, Float64Array.from(g), buf, lr, mu);
+    for (let k = 0; k < 2; k++) q[k] += v[k] = mu * v[k] - lr * g[k];
+  }
+  assertAllClose(p, q, { rtol: 1e-14, atol: 1e-16 });
+  assertAllClose(v, buf.map((b) => -lr * b), { rtol: 1e-14, atol: 1e-16 });
 });
 
 Deno.test("sgd throws RangeError on length mismatch", () => {
@@ -38,6 +51,6 @@ Deno.test("sgd throws RangeError on length mismatch", () => {
     () =>
       sgdMomentumUpdate(new Float64Array(3), new Float64Array(3), new Float64Array(4), 0.1, 0.9),
     RangeError,
-    "sgdMomentumUpdate: velocity must have length 3, received 4",
+    "sgdMomentumUpdate: buffer must have length 3, received 4",
   );
 });

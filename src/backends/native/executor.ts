@@ -75,7 +75,7 @@ class NativeExecutor implements Executor {
   readonly #values = new Map<string, Float32Array>();
   /** Gradients of the trained parameters. */
   readonly #paramGrads = new Map<string, Float32Array>();
-  /** Optimiser state `<param>.m` (SGD's velocity, Adam's first moment) and `<param>.v`. */
+  /** Optimiser state `<param>.m` (SGD's momentum buffer, Adam's first moment) and `<param>.v`. */
   readonly #moments = new Map<string, Float32Array>();
   readonly #labels: Int32Array;
   #disposed = false;

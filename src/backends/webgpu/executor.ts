@@ -106,7 +106,7 @@ class WebGpuExecutor implements Executor {
   readonly #labels: GPUBuffer;
   readonly #weights: GPUBuffer;
   readonly #weightGrads: GPUBuffer;
-  /** SGD's velocity or Adam's first moment (`<p>.m`). */
+  /** SGD's momentum buffer (PyTorch's) or Adam's first moment (`<p>.m`). */
   readonly #moment1: GPUBuffer;
   /** Adam's second moment (`<p>.v`). */
   readonly #moment2: GPUBuffer;
