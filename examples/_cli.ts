@@ -1,7 +1,8 @@
 /**
  * What the training examples (`lenet.ts`, `modern.ts`) share: the usage error, the MNIST
- * loading with its hint for machines without network, and the `main` that prints errors
- * instead of stack traces.
+ * loading with its hint for machines without network and its check of the validation split,
+ * and the `main` that prints errors instead of stack traces. Their checkpoint reader is in
+ * `_checkpoint.ts`.
  *
  * @module
  */
@@ -14,6 +15,7 @@ export class UsageError extends Error {}
 
 /**
  * Loads MNIST or Fashion-MNIST; without `dataDir`, a failed download says how to use local files.
+ * A training file too small to give a validation split is refused, saying why.
  *
  * @param dataset Which data set.
  * @param dataDir The folder given with --data, if any.
@@ -25,8 +27,9 @@ export async function loadData(
   dataDir: string | undefined,
   log: (line: string) => void,
 ): Promise<MnistSplits> {
+  let data;
   try {
-    return await loadMnist({ dataset, dataDir, log });
+    data = await loadMnist({ dataset, dataDir, log });
   } catch (e) {
     if (dataDir) throw e;
     throw new Error(
@@ -35,6 +38,13 @@ export async function loadData(
       { cause: e },
     );
   }
+  if (data.valid.count === 0) {
+    throw new Error(
+      `the training file has ${data.train.count} images: too few for a validation split (one ` +
+        `image in six, the last ones, goes to validation); at least 6 are needed`,
+    );
+  }
+  return data;
 }
 
 /**

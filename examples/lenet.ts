@@ -49,7 +49,8 @@ Model and training (defaults are the tutorial's)
                         used unflipped, the gradient to the first maximum (PyTorch)
 Checkpoints
   --save PATH           write a safetensors checkpoint after every epoch (atomically): weights,
-                        velocities, learning rate, epoch, patience, best validation, test score
+                        momentum buffers, learning rate, epoch, patience, best validation, test
+                        score
   --resume PATH         continue training from a checkpoint written by --save, exactly where it
                         stopped; its settings are kept (a flag that contradicts them is refused)
   --help                show this text
@@ -299,7 +300,7 @@ function resumedConfig(c: Config, ck: TrainingCheckpoint, log: (line: string) =>
     log(
       `... ${c.resume} is an older checkpoint (${ck.format}): ${missing.join(" ")} not recorded ` +
         `in it, taken from the command line${
-          ck.velocities ? "" : "; momentum velocities start at zero"
+          ck.optimizer ? "" : "; momentum buffers start at zero"
         }`,
     );
   }
@@ -321,12 +322,6 @@ export async function run(
   if (resumed) c = resumedConfig(c, resumed, log);
   const data = await loadData(c.dataset, c.data, log);
   const train = data.train;
-  if (data.valid.count === 0) {
-    throw new Error(
-      `the training file has ${train.count} images: too few for a validation split (one image ` +
-        `in six, the last ones, goes to validation); at least 6 are needed`,
-    );
-  }
   const trainCount = Math.min(train.count, c.limit ?? train.count);
   const nTrain = Math.floor(trainCount / c.batchSize);
   if (nTrain < 1) {
@@ -372,12 +367,12 @@ export async function run(
   if (resumed) {
     try {
       await model.setWeights(resumed.weights);
-      if (resumed.velocities) await model.setOptimizerState(resumed.velocities);
+      if (resumed.optimizer) await model.setOptimizerState(resumed.optimizer);
     } catch (e) {
       throw new Error(`${c.resume} does not fit this model: ${(e as Error).message}`);
     }
-    if (c.momentum > 0 && !resumed.velocities) {
-      log(`... ${c.resume} holds no velocities: momentum restarts from zero`);
+    if (c.momentum > 0 && !resumed.optimizer) {
+      log(`... ${c.resume} holds no momentum buffers: momentum restarts from zero`);
     }
     s = resumed.state;
     if (s.iteration < 0) s.iteration = s.epoch * nTrain; // older checkpoints

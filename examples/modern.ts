@@ -27,10 +27,26 @@ import {
 } from "../mod.ts";
 import type { BackendName } from "../src/backend.ts";
 import type { ImageSet } from "../src/data/mnist.ts";
-import { loadCheckpoint, saveCheckpoint } from "../src/checkpoint_deno.ts";
+import { saveCheckpoint } from "../src/checkpoint_deno.ts";
 import { firstNonFinite } from "../src/validate.ts";
 import { usePrivateRuntimeDir } from "./_runtime_dir.ts";
 import { checkWritable, loadData, main, UsageError } from "./_cli.ts";
+import {
+  type Check,
+  count,
+  type Fields,
+  fraction,
+  metadataJson,
+  numberCheck,
+  oneOf,
+  orNull,
+  positive,
+  positiveInt,
+  type RawCheckpoint,
+  readCheckpoint,
+  readFields,
+  seed,
+} from "./_checkpoint.ts";
 
 const USAGE =
   `Train a small modern CNN (batch norm, ReLU, dropout, AdamW) on MNIST or Fashion-MNIST.
@@ -89,16 +105,29 @@ export interface ModernConfig {
 /** Thrown for bad command lines; main prints it with the usage. */
 export { UsageError };
 
-function number(
-  name: string,
-  v: string | undefined,
-  ok: (x: number) => boolean,
-  what: string,
-): number | undefined {
+/**
+ * What each setting a checkpoint keeps must be: checked on the command line and in a
+ * checkpoint's metadata.
+ */
+const SETTINGS = {
+  epochs: positiveInt,
+  batchSize: positiveInt,
+  lr: positive,
+  weightDecay: numberCheck("a number >= 0", (x) => x >= 0),
+  width: positiveInt,
+  blocks: numberCheck("1, 2 or 3", (x) => [1, 2, 3].includes(x)),
+  dropout: numberCheck("in [0, 1)", (x) => x >= 0 && x < 1),
+  augment: oneOf("none", "shift", "shift-flip"),
+  seed,
+  dataset: oneOf("mnist", "fashion-mnist"),
+  limit: orNull(positiveInt),
+};
+
+function number(name: string, v: string | undefined, check: Check<number>): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (v.trim() === "" || !Number.isFinite(n) || !ok(n)) {
-    throw new UsageError(`--${name} must be ${what}, got "${v}"`);
+  if (v.trim() === "" || !check.ok(n)) {
+    throw new UsageError(`--${name} must be ${check.what}, got "${v}"`);
   }
   return n;
 }
@@ -121,8 +150,6 @@ const STRING_FLAGS = [
   "save",
   "resume",
 ];
-
-const positiveInt = (x: number) => Number.isInteger(x) && x >= 1;
 
 /**
  * Parses the command line.
@@ -161,25 +188,19 @@ export function parseModernConfig(args: string[]): ModernConfig | "help" {
   }
   return {
     backend: backend as ModernConfig["backend"],
-    epochs: number("epochs", v.epochs, positiveInt, "a positive integer") ?? 8,
-    until: number("until", v.until, positiveInt, "a positive integer"),
-    batchSize: number("batch-size", v["batch-size"], positiveInt, "a positive integer") ?? 128,
-    lr: number("lr", v.lr, (x) => x > 0, "a positive number") ?? 0.003,
-    weightDecay: number("weight-decay", v["weight-decay"], (x) => x >= 0, "a number >= 0") ??
-      0.0005,
-    width: number("width", v.width, positiveInt, "a positive integer") ?? 32,
-    blocks: number("blocks", v.blocks, (x) => [1, 2, 3].includes(x), "1, 2 or 3") ?? 2,
-    dropout: number("dropout", v.dropout, (x) => x >= 0 && x < 1, "in [0, 1)") ?? 0.3,
+    epochs: number("epochs", v.epochs, SETTINGS.epochs) ?? 8,
+    until: number("until", v.until, positiveInt),
+    batchSize: number("batch-size", v["batch-size"], SETTINGS.batchSize) ?? 128,
+    lr: number("lr", v.lr, SETTINGS.lr) ?? 0.003,
+    weightDecay: number("weight-decay", v["weight-decay"], SETTINGS.weightDecay) ?? 0.0005,
+    width: number("width", v.width, SETTINGS.width) ?? 32,
+    blocks: number("blocks", v.blocks, SETTINGS.blocks) ?? 2,
+    dropout: number("dropout", v.dropout, SETTINGS.dropout) ?? 0.3,
     augment: augment as ModernConfig["augment"],
-    seed: number(
-      "seed",
-      v.seed,
-      (x) => Number.isInteger(x) && x >= 0 && x < 2 ** 32,
-      "an integer in [0, 2^32)",
-    ) ?? 1,
+    seed: number("seed", v.seed, SETTINGS.seed) ?? 1,
     data: v.data,
     dataset,
-    limit: number("limit", v.limit, positiveInt, "a positive integer"),
+    limit: number("limit", v.limit, positiveInt),
     save: v.save,
     resume: v.resume,
     given: Object.keys(v).filter((k) => v[k] !== undefined),
@@ -222,21 +243,9 @@ export function modernCnn(width: number, dropout: number, blocks = 2): Layer[] {
 export const FORMAT = "modern-cnn/1";
 
 /** The settings a resumed run must keep. */
-const KEPT = [
-  "epochs",
-  "batchSize",
-  "lr",
-  "weightDecay",
-  "width",
-  "blocks",
-  "dropout",
-  "augment",
-  "seed",
-  "dataset",
-  "limit",
-] as const;
+const KEPT = Object.keys(SETTINGS) as (keyof typeof SETTINGS)[];
 
-const FLAG: Record<(typeof KEPT)[number], string> = {
+const FLAG: Record<keyof typeof SETTINGS, string> = {
   epochs: "epochs",
   batchSize: "batch-size",
   lr: "lr",
@@ -250,13 +259,16 @@ const FLAG: Record<(typeof KEPT)[number], string> = {
   limit: "limit",
 };
 
+/** What each field of where training stands (saved in checkpoints) must be. */
+const STATE = {
+  epoch: count,
+  bestValidation: orNull(fraction),
+  bestEpoch: count,
+  testScore: fraction,
+};
+
 /** Where training stands (saved in checkpoints). */
-interface State {
-  epoch: number;
-  bestValidation: number | null;
-  bestEpoch: number;
-  testScore: number;
-}
+type State = Fields<typeof STATE>;
 
 /** The cosine learning rate of step `t` (0-based) of `total`. */
 function cosine(peak: number, t: number, total: number): number {
@@ -331,13 +343,14 @@ export async function runModern(
 ): Promise<{ bestValidation: number; testScore: number; epochs: number; minutes: number }> {
   usePrivateRuntimeDir();
   if (c.save) await checkWritable(c.save);
-  let resumed: Awaited<ReturnType<typeof loadCheckpoint>> | null = null;
+  let resumed: RawCheckpoint | null = null;
+  let s: State = { epoch: 0, bestValidation: null, bestEpoch: 0, testScore: 0 };
   if (c.resume) {
-    resumed = await loadCheckpoint(c.resume);
-    if (resumed.metadata.format !== FORMAT) {
-      throw new Error(`${c.resume}: not a checkpoint of this example (format ${FORMAT})`);
-    }
-    const theirs = JSON.parse(resumed.metadata.settings ?? "{}");
+    const path = c.resume;
+    resumed = await readCheckpoint(path, [FORMAT], "optimizer.");
+    const { metadata } = resumed;
+    const theirs = readFields(path, "settings", metadataJson(path, metadata, "settings"), SETTINGS);
+    s = readFields(path, "state", metadataJson(path, metadata, "state"), STATE);
     const conflicts = KEPT.filter((k) =>
       c.given.includes(FLAG[k]) && JSON.stringify(c[k] ?? null) !== JSON.stringify(theirs[k])
     );
@@ -371,16 +384,13 @@ export async function runModern(
   if (c.backend === "auto") log(`... backend ${model.backendReason.replaceAll("\n", "\n    ")}`);
   const validDs = model.createDataset(data.valid.images, data.valid.labels);
   const testDs = model.createDataset(data.test.images, data.test.labels);
-  let s: State = { epoch: 0, bestValidation: null, bestEpoch: 0, testScore: 0 };
   if (resumed) {
-    const weights: Record<string, Tensor> = {}, opt: Record<string, Tensor> = {};
-    for (const [name, t] of Object.entries(resumed.tensors)) {
-      if (name.startsWith("optimizer.")) opt[name.slice("optimizer.".length)] = t;
-      else weights[name] = t;
+    try {
+      await model.setWeights(resumed.weights);
+      await model.setOptimizerState(resumed.optimizer ?? {});
+    } catch (e) {
+      throw new Error(`${c.resume} does not fit this model: ${(e as Error).message}`);
     }
-    await model.setWeights(weights);
-    await model.setOptimizerState(opt);
-    s = JSON.parse(resumed.metadata.state ?? "{}");
     log(`... resumed from ${c.resume} after epoch ${s.epoch}`);
   }
   log(

@@ -1,12 +1,14 @@
 /**
  * The modern-CNN example end to end on the first 600 real MNIST training images (native
  * backend, a narrow network): flag errors, a short run whose error falls, a checkpoint resumed into a
- * run that ends bit-identical to an uninterrupted one, contradicting flags refused.
+ * run that ends bit-identical to an uninterrupted one, contradicting flags refused; damaged
+ * checkpoint metadata and a training file too small for a validation split refused.
  */
 import assert from "node:assert/strict";
-import { modernCnn, parseModernConfig, runModern } from "../examples/modern.ts";
+import { FORMAT, modernCnn, parseModernConfig, runModern } from "../examples/modern.ts";
 import type { ModernConfig } from "../examples/modern.ts";
-import { loadCheckpoint } from "../src/checkpoint_deno.ts";
+import { loadCheckpoint, saveCheckpoint } from "../src/checkpoint_deno.ts";
+import { assertRejectsWith } from "./_assert.ts";
 
 const DATA = new URL("../../shared/data/mnist/", import.meta.url).pathname;
 const haveData = await Deno.stat(`${DATA}/train-images-idx3-ubyte.gz`).then(
@@ -83,4 +85,116 @@ Deno.test({
     );
     await Deno.remove(dir, { recursive: true });
   },
+});
+
+/** The metadata of a checkpoint of `config([])` after one epoch. */
+const SETTINGS = {
+  epochs: 8,
+  batchSize: 50,
+  lr: 0.01,
+  weightDecay: 0.0005,
+  width: 4,
+  blocks: 2,
+  dropout: 0.3,
+  augment: "shift",
+  seed: 1,
+  dataset: "mnist",
+  limit: 600,
+};
+const STATE = { epoch: 1, bestValidation: 0.5, bestEpoch: 1, testScore: 0.5 };
+
+/** Writes a checkpoint of this example with the given metadata and one stand-in tensor. */
+async function damaged(path: string, metadata: Record<string, string>): Promise<void> {
+  const w = { shape: [1], data: Float32Array.of(0) };
+  await saveCheckpoint(path, { w }, { format: FORMAT, ...metadata });
+}
+
+Deno.test("modern example: damaged checkpoint metadata is refused naming the file and the key", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "modern-example-" });
+  const path = `${dir}/damaged.safetensors`;
+  const settings = JSON.stringify(SETTINGS), state = JSON.stringify(STATE);
+  const cases: [Record<string, string>, string][] = [
+    [{ settings }, `${path} has no "state" in its metadata (was it written by --save?)`],
+    [{ state }, `${path} has no "settings" in its metadata`],
+    [
+      { settings: settings.slice(0, 30), state },
+      `${path}: corrupt "settings" metadata (not the JSON --save writes): `,
+    ],
+    [{ settings, state: "{'epoch': 1}" }, `${path}: corrupt "state" metadata`],
+    [
+      { settings: JSON.stringify({ ...SETTINGS, width: 0 }), state },
+      `${path}: settings.width must be a positive integer, got 0`,
+    ],
+    [
+      { settings: JSON.stringify({ ...SETTINGS, lr: 0 }), state },
+      `${path}: settings.lr must be a positive number, got 0`,
+    ],
+    [
+      { settings, state: JSON.stringify({ ...STATE, epoch: undefined }) },
+      `${path}: state.epoch is missing (it must be an integer >= 0)`,
+    ],
+  ];
+  // No flag but the data's: every setting comes from the checkpoint.
+  const c = parseModernConfig(["--data", DATA, "--backend", "cpu", "--resume", path]);
+  assert.ok(c !== "help");
+  for (const [metadata, message] of cases) {
+    await damaged(path, metadata);
+    await assertRejectsWith(
+      () => runModern(c, () => {}),
+      Error,
+      message,
+    );
+  }
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("modern example: --resume of a checkpoint without state exits 1 naming the file and key", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "modern-example-" });
+  const path = `${dir}/no-state.safetensors`;
+  await damaged(path, { settings: JSON.stringify(SETTINGS) });
+  const script = new URL("../examples/modern.ts", import.meta.url).pathname;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--no-check", script, "--data", dir, "--resume", path],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const [stdout, stderr] = [out.stdout, out.stderr].map((b) => new TextDecoder().decode(b));
+  assert.equal(out.code, 1, stdout + stderr);
+  assert.ok(
+    stderr.includes(`error: ${path} has no "state" in its metadata (was it written by --save?)`),
+    stderr,
+  );
+  assert.ok(!stdout.includes("Best validation"), stdout);
+  await Deno.remove(dir, { recursive: true });
+});
+
+/** An IDX file: magic, dimensions, bytes. */
+function idx(magic: number, dims: number[], data: Uint8Array): Uint8Array {
+  const header = new DataView(new ArrayBuffer(4 + 4 * dims.length));
+  header.setUint32(0, magic);
+  dims.forEach((d, i) => header.setUint32(4 + 4 * i, d));
+  const out = new Uint8Array(header.byteLength + data.length);
+  out.set(new Uint8Array(header.buffer));
+  out.set(data, header.byteLength);
+  return out;
+}
+
+Deno.test("modern example: 5 training images are refused: too few for a validation split", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "modern-example-" });
+  for (const [name, n] of [["train", 5], ["t10k", 3]] as const) {
+    await Deno.writeFile(
+      `${dir}/${name}-images-idx3-ubyte`,
+      idx(0x803, [n, 28, 28], new Uint8Array(n * 784)),
+    );
+    await Deno.writeFile(`${dir}/${name}-labels-idx1-ubyte`, idx(0x801, [n], new Uint8Array(n)));
+  }
+  const c = parseModernConfig(["--data", dir, "--backend", "cpu", "--batch-size", "1"]);
+  assert.ok(c !== "help");
+  await assertRejectsWith(
+    () => runModern(c, () => {}),
+    Error,
+    "the training file has 5 images: too few for a validation split (one image in six, the " +
+      "last ones, goes to validation); at least 6 are needed",
+  );
+  await Deno.remove(dir, { recursive: true });
 });
