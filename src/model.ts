@@ -114,6 +114,19 @@ export interface Evaluation {
 /**
  * Samples stored once in a model's backend memory (on the GPU for `"webgpu"`), fed to
  * training and evaluation by index. Create with {@link Sequential.createDataset}.
+ *
+ * @example Dispose a dataset while a step on it is still queued
+ * ```ts
+ * import { Dense, Sequential, Softmax } from "../mod.ts";
+ * const model = await Sequential.create({
+ *   inputShape: [4], batchSize: 2, layers: [new Dense({ units: 3 }), new Softmax()],
+ * });
+ * const ds = model.createDataset(new Uint8Array(8).fill(200), Uint8Array.of(0, 2));
+ * const loss = model.trainBatch(ds, 0, 2); // queued
+ * ds.dispose(); // new calls on ds throw; its memory is freed once the step is done
+ * console.log((await loss).toFixed(4), ds.disposed); // "1.0986 true": the step used the data
+ * model.dispose();
+ * ```
  */
 export class Dataset {
   /** Number of samples. */
@@ -124,6 +137,8 @@ export class Dataset {
   readonly owner: Executor;
 
   #disposed = false;
+  /** Calls made on this dataset that have not finished: its memory lives until they do. */
+  #inUse = 0;
 
   /** @internal */
   constructor(handle: DeviceDataset, owner: Executor) {
@@ -137,12 +152,40 @@ export class Dataset {
     return this.#disposed;
   }
 
-  /** Frees the memory held; training or evaluating on it afterwards throws. */
+  /**
+   * Frees the memory held; training or evaluating on it afterwards throws. Calls already made
+   * on it (`trainBatch`, `evaluateDataset`), queued or running, still run on its data: the
+   * memory is freed when the last of them ends.
+   */
   dispose(): void {
     if (this.#disposed) return;
     this.#disposed = true;
-    this.handle.dispose();
+    if (this.#inUse === 0) this.handle.dispose();
   }
+
+  /**
+   * @internal Keeps the memory until `work` (a call on this dataset) settles.
+   *
+   * @param work The call's promise.
+   * @returns `work` itself.
+   */
+  keepUntil<T>(work: Promise<T>): Promise<T> {
+    this.#inUse++;
+    const release = () => {
+      if (--this.#inUse === 0 && this.#disposed) this.handle.dispose();
+    };
+    work.then(release, release);
+    return work;
+  }
+}
+
+/**
+ * A copy of `x` when it is an array the model takes (Float32Array, Uint8Array), else `x` for
+ * the checks to refuse: work queued by a call then reads only arrays the model owns, and the
+ * checks see exactly the values that the work will read.
+ */
+function owned<T>(x: T): T {
+  return (x instanceof Float32Array || x instanceof Uint8Array ? x.slice() : x) as T;
 }
 
 async function createExecutor(plan: NetworkPlan, options: ModelOptions): Promise<AutoChoice> {
@@ -231,6 +274,11 @@ export function initialParams(
 /**
  * A stack of layers ending in a softmax, trained by SGD or Adam on the mean negative
  * log-likelihood, run by one backend.
+ *
+ * Calls need not be awaited one by one: each runs after the calls made before it, in call
+ * order, and queued work never reads a caller's array after the call returns: inputs, labels,
+ * weights and optimizer state are copied at the call, and a dataset disposed while calls on it
+ * are queued stays in memory until they are done.
  *
  * @example Train the tutorial's LeNet for one step on random data
  * ```ts
@@ -339,7 +387,7 @@ export class Sequential {
     const expected = `[n, ${this.plan.inputShape.join(", ")}]`;
     const tensor = x !== null && typeof x === "object" && !ArrayBuffer.isView(x) &&
       !Array.isArray(x) && "data" in x;
-    const data = checkInputValues(tensor ? (x as Tensor).data : x, `${what}: input`);
+    const data = checkInputValues(owned(tensor ? (x as Tensor).data : x), `${what}: input`);
     let count: number;
     if (!tensor) {
       count = labels && typeof labels === "object" && typeof labels.length === "number"
@@ -445,7 +493,9 @@ export class Sequential {
 
   /**
    * One training step on a batch of at most `batchSize` samples: forward in training mode
-   * (batch statistics, dropout), mean NLL, backward, the optimiser's update.
+   * (batch statistics, dropout), mean NLL, backward, the optimiser's update. The inputs and
+   * labels are copied at the call (one memcpy of the batch): changing them afterwards, even
+   * before the step has run, does not change the step.
    *
    * @param x Inputs `[n, ...inputShape]`, flat or as a {@link Tensor}.
    * @param labels `n` class indices.
@@ -503,6 +553,9 @@ export class Sequential {
    * Stores samples in the backend's memory once (the GPU for `"webgpu"`), so that
    * training and evaluation feed batches by index with no copy per step.
    *
+   * The images and labels are copied at the call: changing the arrays afterwards does not
+   * change the dataset.
+   *
    * @param images `count * prod(inputShape)` values: bytes (scaled by `scale`) or floats.
    * @param labels `count` class indices.
    * @param options `scale` for byte images (default 1/255).
@@ -515,12 +568,12 @@ export class Sequential {
   ): Dataset {
     this.#check();
     const lab = checkLabels(labels, undefined, this.plan.classes, "createDataset");
-    checkImages(images, lab.length, this.plan.inputShape, "createDataset");
+    const own = checkImages(owned(images), lab.length, this.plan.inputShape, "createDataset");
     const scale = options?.scale ?? 1 / 255;
     if (!(scale > 0) || !Number.isFinite(scale)) {
       throw new RangeError(`createDataset: scale must be a positive number, got ${scale}`);
     }
-    const handle = this.#exec.createDataset(images, lab, lab.length, scale);
+    const handle = this.#exec.createDataset(own, lab, lab.length, scale);
     return new Dataset(handle, this.#exec);
   }
 
@@ -542,7 +595,9 @@ export class Sequential {
   }
 
   /**
-   * One training step on `count` samples of a dataset starting at `start`.
+   * One training step on `count` samples of a dataset starting at `start`. The dataset may be
+   * disposed before the step is done: the step still runs on its data (see
+   * {@link Dataset.dispose}).
    *
    * @param ds A dataset created by this model.
    * @param start Index of the first sample.
@@ -556,25 +611,34 @@ export class Sequential {
   trainBatch(ds: Dataset, start: number, count: number, options?: TrainOptions): Promise<number> {
     this.#check();
     const o = this.#stepOptions(options);
-    return this.#train(this.#slice(ds, start, count, "trainBatch"), o);
+    const batch = this.#slice(ds, start, count, "trainBatch");
+    return ds.keepUntil(this.#train(batch, o));
   }
 
+  /**
+   * Evaluates `total` samples in batches, every batch queued at the call (a call made later
+   * runs after all of them, as if this one had been awaited).
+   */
   async #evalLoop(
     total: number,
     source: (start: number, count: number) => BatchSource,
   ): Promise<Evaluation> {
-    let lossSum = 0, errors = 0;
+    const batches: BatchSource[] = [];
     for (let start = 0; start < total; start += this.plan.batchSize) {
-      const count = Math.min(this.plan.batchSize, total - start);
-      const r = await this.#exec.evaluate(source(start, count));
-      lossSum += r.loss * count;
-      errors += r.errors;
+      batches.push(source(start, Math.min(this.plan.batchSize, total - start)));
     }
+    const results = await Promise.all(batches.map((b) => this.#exec.evaluate(b)));
+    let lossSum = 0, errors = 0;
+    results.forEach((r, i) => {
+      lossSum += r.loss * batches[i].count;
+      errors += r.errors;
+    });
     return { loss: lossSum / total, errors, errorRate: errors / total, count: total };
   }
 
   /**
-   * Mean loss and zero-one error over any number of samples (fed in batches).
+   * Mean loss and zero-one error over any number of samples (fed in batches). The inputs and
+   * labels are copied at the call: changing them afterwards does not change the result.
    *
    * @param x Inputs `[n, ...inputShape]`.
    * @param labels `n` class indices.
@@ -593,7 +657,9 @@ export class Sequential {
   }
 
   /**
-   * Mean loss and zero-one error over a slice of a dataset (all of it by default).
+   * Mean loss and zero-one error over a slice of a dataset (all of it by default). The dataset
+   * may be disposed before the result comes: the evaluation still runs on its data (see
+   * {@link Dataset.dispose}).
    *
    * @param ds A dataset created by this model.
    * @param start First sample (default 0).
@@ -607,11 +673,14 @@ export class Sequential {
     count ??= ds.count - start;
     checkSlice(start, count, ds.count, "evaluateDataset");
     const first = start;
-    return this.#evalLoop(count, (s, c) => this.#slice(ds, first + s, c, "evaluateDataset"));
+    return ds.keepUntil(
+      this.#evalLoop(count, (s, c) => this.#slice(ds, first + s, c, "evaluateDataset")),
+    );
   }
 
   /**
-   * Class probabilities for any number of samples.
+   * Class probabilities for any number of samples (fed in batches, all queued at the call).
+   * The inputs are copied at the call: changing them afterwards does not change the result.
    *
    * @param x Inputs `[n, ...inputShape]`.
    * @returns `[n, classes]` softmax probabilities, row-major.
@@ -619,16 +688,16 @@ export class Sequential {
   async predict(x: Float32Array | Tensor): Promise<Float32Array> {
     this.#check();
     const b = this.#hostBatch(x, undefined, "predict");
-    const s = this.#sampleSize, k = this.plan.classes;
-    const out = new Float32Array(b.count * k);
-    for (let start = 0; start < b.count; start += this.plan.batchSize) {
-      const count = Math.min(this.plan.batchSize, b.count - start);
-      const p = await this.#exec.predict({
-        x: b.data.subarray(start * s, (start + count) * s),
-        count,
-      });
-      out.set(p, start * k);
+    const s = this.#sampleSize, k = this.plan.classes, n = this.plan.batchSize;
+    const batches: Promise<Float32Array>[] = [];
+    for (let start = 0; start < b.count; start += n) {
+      const count = Math.min(n, b.count - start);
+      batches.push(
+        this.#exec.predict({ x: b.data.subarray(start * s, (start + count) * s), count }),
+      );
     }
+    const out = new Float32Array(b.count * k);
+    (await Promise.all(batches)).forEach((p, i) => out.set(p, i * n * k));
     return out;
   }
 
@@ -658,6 +727,7 @@ export class Sequential {
 
   /**
    * Replaces every parameter and state tensor. Names and shapes must match the model exactly.
+   * The values are copied at the call: changing them afterwards does not change the model.
    *
    * @param weights Tensors by name, e.g. from {@link Sequential.getWeights} or a checkpoint.
    */
@@ -677,8 +747,9 @@ export class Sequential {
    */
   async getOptimizerState(): Promise<Record<string, Tensor>> {
     this.#check();
+    const steps = this.#optimizerSteps; // at the call: steps queued after it count later
     const out = this.#named(await this.#exec.getOptimizerState(), this.#optimizerSpecs);
-    out.step = { shape: [1], data: Float32Array.of(this.#optimizerSteps) };
+    out.step = { shape: [1], data: Float32Array.of(steps) };
     return out;
   }
 
@@ -691,7 +762,7 @@ export class Sequential {
 
   /**
    * Replaces the optimiser state, e.g. from a checkpoint. Names, shapes and finiteness are
-   * checked as in {@link Sequential.setWeights}. A state saved by version 0.1 (one velocity
+   * checked, and the values copied at the call, as in {@link Sequential.setWeights}. A state saved by version 0.1 (one velocity
    * per parameter, named like it, no `step`) is refused: its velocities follow the old rule
    * `v = μ·v - lr·g; p += v`, and turning them into this version's momentum buffers
    * (`p.m = -v / lr`, exact only if lr was constant) needs the learning rate, which the state
@@ -725,13 +796,12 @@ export class Sequential {
         `setOptimizerState: "step" must hold one non-negative integer, got ${step?.data}`,
       );
     }
-    await this.#exec.setOptimizerState(
-      this.#tensors(rest, "setOptimizerState", this.#optimizerSpecs),
-    );
-    this.#optimizerSteps = steps;
+    const values = this.#tensors(rest, "setOptimizerState", this.#optimizerSpecs);
+    this.#optimizerSteps = steps; // at the call: the steps queued after it count from here
+    await this.#exec.setOptimizerState(values);
   }
 
-  /** Checks tensors named like the specs: names, shapes, Float32Array, finite. */
+  /** Checks tensors named like the specs (names, shapes, Float32Array, finite); copies them. */
   #tensors(
     weights: Record<string, Tensor>,
     what: string,
@@ -752,7 +822,7 @@ export class Sequential {
           }`,
         );
       }
-      const data = checkInputValues(t.data, `${what}: "${p.name}"`);
+      const data = checkInputValues(owned(t.data), `${what}: "${p.name}"`);
       const size = p.shape.reduce((a, b) => a * b, 1);
       if (
         !Array.isArray(t.shape) || t.shape.length !== p.shape.length ||
