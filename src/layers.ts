@@ -9,6 +9,15 @@ import type { LayerPlan, NetworkPlan, ParamSpec } from "./backend.ts";
 import { convWeightBound, denseWeightBound, heWeightBound } from "../cpu/init.ts";
 import { conv2dOutputSize, conv2dPadding } from "../cpu/conv2d.ts";
 import { type MaxPoolTies, poolOutputSize } from "../cpu/maxpool2d.ts";
+import {
+  checkBoolean,
+  checkChoice,
+  checkInteger,
+  checkNumber,
+  checkOptions,
+  checkString,
+  describe,
+} from "./validate.ts";
 
 /** Any layer accepted by a model. */
 export type Layer =
@@ -47,16 +56,18 @@ export interface PlannedLayer {
   state?: ParamSpec[];
 }
 
-function pair(v: number | [number, number], what: string, min = 1): [number, number] {
-  const p: [number, number] = typeof v === "number" ? [v, v] : v;
+/** Checks a size option: one integer >= `min` for both axes, or a pair of them. */
+function pair(v: unknown, what: string, min = 1): [number, number] {
+  const p = typeof v === "number" ? [v, v] : v;
   if (!Array.isArray(p) || p.length !== 2 || p.some((x) => !Number.isInteger(x) || x < min)) {
-    throw new RangeError(
-      `${what} must be ${
-        min === 1 ? "a positive" : "a non-negative"
-      } integer or a pair of them, got ${Array.isArray(v) ? `[${v.join(", ")}]` : String(v)}`,
-    );
+    const numbers = typeof v === "number" ||
+      (Array.isArray(v) && v.every((x) => typeof x === "number"));
+    const message = `${what} must be ${
+      min === 1 ? "a positive" : "a non-negative"
+    } integer or a pair of them, got ${describe(v)}`;
+    throw numbers ? new RangeError(message) : new TypeError(message);
   }
-  return p;
+  return [p[0], p[1]];
 }
 
 function expectImage(shape: readonly number[], where: string): [number, number, number] {
@@ -147,18 +158,17 @@ export class Conv2D {
    * @param options Filters, kernel size, stride, padding, initialisation, optional name.
    */
   constructor(options: Conv2DOptions) {
-    if (!Number.isInteger(options.filters) || options.filters < 1) {
-      throw new RangeError(`Conv2D: filters must be a positive integer, got ${options.filters}`);
-    }
-    this.filters = options.filters;
+    checkOptions(options, "Conv2D", false);
+    this.filters = checkInteger(options.filters, "Conv2D: filters", { min: 1 });
     this.kernelSize = pair(options.kernelSize, "Conv2D: kernelSize");
-    this.stride = pair(options.stride ?? 1, "Conv2D: stride");
-    const padding = options.padding ?? "valid";
-    if (typeof padding !== "string") pair(padding, "Conv2D: padding", 0);
+    this.stride = options.stride === undefined ? [1, 1] : pair(options.stride, "Conv2D: stride");
+    const padding = options.padding === undefined ? "valid" : options.padding;
+    if (typeof padding === "number" || Array.isArray(padding)) pair(padding, "Conv2D: padding", 0);
     else if (padding !== "valid" && padding !== "same") {
-      throw new RangeError(
-        `Conv2D: padding must be "valid", "same", a number or [rows, columns], got "${padding}"`,
-      );
+      const given = typeof padding === "string" ? JSON.stringify(padding) : describe(padding);
+      const message = `Conv2D: padding must be "valid", "same", a number or [rows, columns], ` +
+        `got ${given}`;
+      throw typeof padding === "string" ? new RangeError(message) : new TypeError(message);
     }
     if (padding === "same" && (this.stride[0] !== 1 || this.stride[1] !== 1)) {
       throw new RangeError(
@@ -168,8 +178,8 @@ export class Conv2D {
       );
     }
     this.padding = padding;
-    this.init = checkInit(options.init ?? "auto", ["auto", "tutorial", "he"], "Conv2D");
-    this.name = options.name;
+    this.init = checkChoice(options.init, "Conv2D: init", ["auto", "tutorial", "he"], "auto");
+    this.name = checkString(options.name, "Conv2D: name");
   }
 
   /**
@@ -241,15 +251,6 @@ export class Conv2D {
   }
 }
 
-function checkInit<T extends string>(v: string, allowed: T[], layer: string): T {
-  if (!allowed.includes(v as T)) {
-    throw new RangeError(
-      `${layer}: init must be ${allowed.map((a) => `"${a}"`).join(", ")}, got "${v}"`,
-    );
-  }
-  return v as T;
-}
-
 /** Options of {@link MaxPool2D} and {@link AvgPool2D}. */
 export interface Pool2DOptions {
   /** Window size: one number or `[height, width]`. */
@@ -280,8 +281,10 @@ function poolSettings(
   o: Pool2DOptions,
   layer: string,
 ): [[number, number], [number, number], boolean] {
+  checkOptions(o, layer, false);
   const poolSize = pair(o.poolSize, `${layer}: poolSize`);
-  return [poolSize, pair(o.strides ?? poolSize, `${layer}: strides`), o.ignoreBorder ?? true];
+  const strides = o.strides === undefined ? poolSize : pair(o.strides, `${layer}: strides`);
+  return [poolSize, strides, checkBoolean(o.ignoreBorder, `${layer}: ignoreBorder`, true)];
 }
 
 function planPool(
@@ -358,16 +361,8 @@ export class MaxPool2D {
    */
   constructor(options: MaxPool2DOptions) {
     [this.poolSize, this.strides, this.ignoreBorder] = poolSettings(options, "MaxPool2D");
-    const ties = options.ties ?? "first";
-    if (ties !== "first" && ties !== "all") {
-      throw new RangeError(
-        `MaxPool2D: ties must be "first" or "all", got ${
-          typeof ties === "string" ? `"${ties}"` : String(ties)
-        }`,
-      );
-    }
-    this.ties = ties;
-    this.name = options.name;
+    this.ties = checkChoice(options.ties, "MaxPool2D: ties", ["first", "all"], "first");
+    this.name = checkString(options.name, "MaxPool2D: name");
   }
 
   /**
@@ -411,7 +406,7 @@ export class AvgPool2D {
    */
   constructor(options: Pool2DOptions) {
     [this.poolSize, this.strides, this.ignoreBorder] = poolSettings(options, "AvgPool2D");
-    this.name = options.name;
+    this.name = checkString(options.name, "AvgPool2D: name");
   }
 
   /**
@@ -447,7 +442,7 @@ export class GlobalAvgPool2D {
    * @param name Optional name used in error messages.
    */
   constructor(name?: string) {
-    this.name = name;
+    this.name = checkString(name, "GlobalAvgPool2D: name");
   }
 
   /**
@@ -516,12 +511,11 @@ export class Dense {
    * @param options Units, initialisation, optional name.
    */
   constructor(options: DenseOptions) {
-    if (!Number.isInteger(options.units) || options.units < 1) {
-      throw new RangeError(`Dense: units must be a positive integer, got ${options.units}`);
-    }
-    this.units = options.units;
-    this.init = checkInit(options.init ?? "auto", ["auto", "uniform", "he", "zeros"], "Dense");
-    this.name = options.name;
+    checkOptions(options, "Dense", false);
+    this.units = checkInteger(options.units, "Dense: units", { min: 1 });
+    const inits = ["auto", "uniform", "he", "zeros"] as const;
+    this.init = checkChoice(options.init, "Dense: init", inits, "auto");
+    this.name = checkString(options.name, "Dense: name");
   }
 
   /**
@@ -597,7 +591,7 @@ export class Tanh {
    * @param name Optional name used in error messages.
    */
   constructor(name?: string) {
-    this.name = name;
+    this.name = checkString(name, "Tanh: name");
   }
 
   /**
@@ -633,7 +627,7 @@ export class Sigmoid {
    * @param name Optional name used in error messages.
    */
   constructor(name?: string) {
-    this.name = name;
+    this.name = checkString(name, "Sigmoid: name");
   }
 
   /**
@@ -669,7 +663,7 @@ export class ReLU {
    * @param name Optional name used in error messages.
    */
   constructor(name?: string) {
-    this.name = name;
+    this.name = checkString(name, "ReLU: name");
   }
 
   /**
@@ -717,11 +711,9 @@ export class Dropout {
    * @param options Rate, optional name.
    */
   constructor(options: DropoutOptions) {
-    if (!(options.rate >= 0 && options.rate < 1)) {
-      throw new RangeError(`Dropout: rate must be in [0, 1), got ${options.rate}`);
-    }
-    this.rate = options.rate;
-    this.name = options.name;
+    checkOptions(options, "Dropout", false);
+    this.rate = checkNumber(options.rate, "Dropout: rate", "[0, 1)");
+    this.name = checkString(options.name, "Dropout: name");
   }
 
   /**
@@ -790,14 +782,12 @@ function planBatchNorm(
 }
 
 function batchNormSettings(o: BatchNormOptions, layer: string) {
-  const epsilon = o.epsilon ?? 1e-5, momentum = o.momentum ?? 0.1;
-  if (!(epsilon > 0) || !Number.isFinite(epsilon)) {
-    throw new RangeError(`${layer}: epsilon must be a positive number, got ${epsilon}`);
-  }
-  if (!(momentum > 0 && momentum <= 1)) {
-    throw new RangeError(`${layer}: momentum must be in (0, 1], got ${momentum}`);
-  }
-  return { epsilon, momentum };
+  checkOptions(o, layer, false);
+  return {
+    epsilon: checkNumber(o.epsilon, `${layer}: epsilon`, "positive", 1e-5),
+    momentum: checkNumber(o.momentum, `${layer}: momentum`, "(0, 1]", 0.1),
+    name: checkString(o.name, `${layer}: name`),
+  };
 }
 
 /**
@@ -829,10 +819,10 @@ export class BatchNorm2D {
    * @param options Epsilon, momentum, optional name.
    */
   constructor(options: BatchNormOptions = {}) {
-    const { epsilon, momentum } = batchNormSettings(options, "BatchNorm2D");
+    const { epsilon, momentum, name } = batchNormSettings(options, "BatchNorm2D");
     this.epsilon = epsilon;
     this.momentum = momentum;
-    this.name = options.name;
+    this.name = name;
   }
 
   /**
@@ -873,10 +863,10 @@ export class BatchNorm1D {
    * @param options Epsilon, momentum, optional name.
    */
   constructor(options: BatchNormOptions = {}) {
-    const { epsilon, momentum } = batchNormSettings(options, "BatchNorm1D");
+    const { epsilon, momentum, name } = batchNormSettings(options, "BatchNorm1D");
     this.epsilon = epsilon;
     this.momentum = momentum;
-    this.name = options.name;
+    this.name = name;
   }
 
   /**
@@ -921,7 +911,7 @@ export class Softmax {
    * @param name Optional name used in error messages.
    */
   constructor(name?: string) {
-    this.name = name;
+    this.name = checkString(name, "Softmax: name");
   }
 
   /**
@@ -1055,13 +1045,19 @@ export function planNetwork(
   layers: readonly Layer[],
   batchSize: number,
 ): NetworkPlan {
-  if (!Number.isInteger(batchSize) || batchSize < 1) {
-    throw new RangeError(`batchSize must be a positive integer, got ${batchSize}`);
+  checkInteger(batchSize, "batchSize", { min: 1 });
+  if (
+    !Array.isArray(inputShape) || inputShape.length === 0 ||
+    inputShape.some((d) => !Number.isInteger(d) || d < 1)
+  ) {
+    const numbers = Array.isArray(inputShape) && inputShape.every((d) => typeof d === "number");
+    const message = `inputShape must be positive integers like [1, 28, 28], got ${
+      describe(inputShape)
+    }`;
+    throw numbers ? new RangeError(message) : new TypeError(message);
   }
-  if (inputShape.length === 0 || inputShape.some((d) => !Number.isInteger(d) || d < 1)) {
-    throw new RangeError(
-      `inputShape must be positive integers like [1, 28, 28], got ${formatShape(inputShape)}`,
-    );
+  if (!Array.isArray(layers as unknown)) {
+    throw new TypeError(`layers must be an array of layers, got ${describe(layers)}`);
   }
   if (layers.length === 0 || layers[layers.length - 1]?.kind !== "softmax") {
     throw new RangeError("the last layer must be a Softmax (the model is trained with NLL loss)");
@@ -1074,7 +1070,7 @@ export function planNetwork(
   let shape: readonly number[] = [...inputShape];
   layers.forEach((layer, i) => {
     if (!layer || typeof layer.plan !== "function" || !(layer.kind in KIND_LABEL)) {
-      throw new TypeError(`layer ${i} is not a layer of this library, got ${String(layer)}`);
+      throw new TypeError(`layer ${i} is not a layer of this library, got ${describe(layer)}`);
     }
     const prefix = DEFAULT_PREFIX[layer.kind];
     const index = counters[prefix] ?? 0;

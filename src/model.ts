@@ -21,10 +21,16 @@ import { createCpuExecutor } from "./backends/cpu.ts";
 import { type AutoChoice, createAutoExecutor, hasFfi } from "./auto.ts";
 import { flipKernels } from "../cpu/conv2d.ts";
 import {
+  checkBoolean,
+  checkChoice,
   checkImages,
   checkInputValues,
+  checkInteger,
   checkLabels,
+  checkNumber,
+  checkOptions,
   checkSlice,
+  checkString,
   firstNonFinite,
   NonFiniteError,
 } from "./validate.ts";
@@ -341,12 +347,16 @@ export class Sequential {
    * @returns The ready model.
    */
   static async create(options: ModelOptions): Promise<Sequential> {
-    const plan = planNetwork(options.inputShape, options.layers, options.batchSize ?? 500);
+    checkOptions(options, "Sequential.create", false);
+    const batchSize = checkInteger(options.batchSize, "batchSize", { min: 1 }, 500);
+    const seed = checkInteger(options.seed, "seed", { min: 0, max: 2 ** 32 - 1 }, 23455);
+    const theanoKernels = checkBoolean(options.theanoKernels, "theanoKernels", false);
+    checkChoice(options.backend, "backend", ["cpu", "webgpu", "native", "auto"], "cpu");
+    checkString(options.blasPath, "blasPath");
+    const plan = planNetwork(options.inputShape, options.layers, batchSize);
     const { exec, reason } = await createExecutor(plan, options);
-    await exec.setParams(
-      initialParams(plan, options.seed ?? 23455, { theanoKernels: options.theanoKernels }),
-    );
-    return new Sequential(plan, exec, reason, options.seed ?? 23455);
+    await exec.setParams(initialParams(plan, seed, { theanoKernels }));
+    return new Sequential(plan, exec, reason, seed);
   }
 
   /**
@@ -421,43 +431,40 @@ export class Sequential {
   }
 
   /** Checks the options once and builds the executor's step (its `step` number is set later). */
-  #stepOptions(o: TrainOptions | undefined): StepOptions {
-    const kind = o?.optimizer ?? "sgd";
-    if (kind !== "sgd" && kind !== "adam" && kind !== "adamw") {
-      throw new RangeError(`optimizer must be "sgd", "adam" or "adamw", got "${kind}"`);
-    }
-    const learningRate = o?.learningRate ?? (kind === "sgd" ? 0.1 : 0.001);
-    if (!(learningRate > 0) || !Number.isFinite(learningRate)) {
-      throw new RangeError(`learningRate must be a positive number, got ${learningRate}`);
-    }
-    const readLoss = o?.readLoss ?? true;
+  #stepOptions(o: TrainOptions | undefined, what: string): StepOptions {
+    checkOptions(o, what, true);
+    const kind = checkChoice(o?.optimizer, `${what}: optimizer`, ["sgd", "adam", "adamw"], "sgd");
+    const learningRate = checkNumber(
+      o?.learningRate,
+      `${what}: learningRate`,
+      "positive",
+      kind === "sgd" ? 0.1 : 0.001,
+    );
+    const readLoss = checkBoolean(o?.readLoss, `${what}: readLoss`, true);
     const base = { step: 0, seed: this.#seed, readLoss };
     const adamOnly = ["beta1", "beta2", "epsilon", "weightDecay"] as const;
     if (kind === "sgd") {
       const given = adamOnly.filter((k) => o?.[k] !== undefined);
       if (given.length) {
-        throw new RangeError(`${given.join(", ")}: Adam options, but the optimizer is "sgd"`);
+        throw new RangeError(
+          `${what}: ${given.join(", ")}: Adam options, but the optimizer is "sgd"`,
+        );
       }
-      const momentum = o?.momentum ?? 0;
-      if (!(momentum >= 0 && momentum < 1)) {
-        throw new RangeError(`momentum must be in [0, 1), got ${momentum}`);
-      }
+      const momentum = checkNumber(o?.momentum, `${what}: momentum`, "[0, 1)", 0);
       return { ...base, optimizer: { kind: "sgd", learningRate, momentum } };
     }
     if (o?.momentum !== undefined) {
-      throw new RangeError(`momentum is an SGD option, but the optimizer is "${kind}"`);
+      throw new RangeError(`${what}: momentum is an SGD option, but the optimizer is "${kind}"`);
     }
-    const beta1 = o?.beta1 ?? 0.9, beta2 = o?.beta2 ?? 0.999, epsilon = o?.epsilon ?? 1e-8;
-    const weightDecay = o?.weightDecay ?? (kind === "adamw" ? 0.01 : 0);
-    for (const [name, v] of [["beta1", beta1], ["beta2", beta2]] as const) {
-      if (!(v >= 0 && v < 1)) throw new RangeError(`${name} must be in [0, 1), got ${v}`);
-    }
-    if (!(epsilon > 0) || !Number.isFinite(epsilon)) {
-      throw new RangeError(`epsilon must be a positive number, got ${epsilon}`);
-    }
-    if (!(weightDecay >= 0) || !Number.isFinite(weightDecay)) {
-      throw new RangeError(`weightDecay must be a non-negative number, got ${weightDecay}`);
-    }
+    const beta1 = checkNumber(o?.beta1, `${what}: beta1`, "[0, 1)", 0.9);
+    const beta2 = checkNumber(o?.beta2, `${what}: beta2`, "[0, 1)", 0.999);
+    const epsilon = checkNumber(o?.epsilon, `${what}: epsilon`, "positive", 1e-8);
+    const weightDecay = checkNumber(
+      o?.weightDecay,
+      `${what}: weightDecay`,
+      "non-negative",
+      kind === "adamw" ? 0.01 : 0,
+    );
     return {
       ...base,
       optimizer: {
@@ -514,7 +521,7 @@ export class Sequential {
     if (labels === undefined) throw new TypeError("trainStep: labels are required");
     const b = this.#hostBatch(x, labels, "trainStep");
     this.#fits(b.count, "trainStep");
-    const o = this.#stepOptions(options);
+    const o = this.#stepOptions(options, "trainStep");
     return this.#train({ x: b.data, labels: b.labels, count: b.count }, o);
   }
 
@@ -569,10 +576,8 @@ export class Sequential {
     this.#check();
     const lab = checkLabels(labels, undefined, this.plan.classes, "createDataset");
     const own = checkImages(owned(images), lab.length, this.plan.inputShape, "createDataset");
-    const scale = options?.scale ?? 1 / 255;
-    if (!(scale > 0) || !Number.isFinite(scale)) {
-      throw new RangeError(`createDataset: scale must be a positive number, got ${scale}`);
-    }
+    checkOptions(options, "createDataset", true);
+    const scale = checkNumber(options?.scale, "createDataset: scale", "positive", 1 / 255);
     const handle = this.#exec.createDataset(own, lab, lab.length, scale);
     return new Dataset(handle, this.#exec);
   }
@@ -610,7 +615,7 @@ export class Sequential {
    */
   trainBatch(ds: Dataset, start: number, count: number, options?: TrainOptions): Promise<number> {
     this.#check();
-    const o = this.#stepOptions(options);
+    const o = this.#stepOptions(options, "trainBatch");
     const batch = this.#slice(ds, start, count, "trainBatch");
     return ds.keepUntil(this.#train(batch, o));
   }
@@ -669,8 +674,8 @@ export class Sequential {
   evaluateDataset(ds: Dataset, start?: number, count?: number): Promise<Evaluation> {
     this.#check();
     this.#dataset(ds, "evaluateDataset");
-    start ??= 0;
-    count ??= ds.count - start;
+    if (start === undefined) start = 0;
+    if (count === undefined) count = ds.count - start;
     checkSlice(start, count, ds.count, "evaluateDataset");
     const first = start;
     return ds.keepUntil(

@@ -45,6 +45,26 @@ const METADATA_KEY = "__metadata__";
 const MAX_HEADER = 100_000_000;
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
+/**
+ * `JSON.parse` reviver: a number in an array (a shape, data offsets) that is not a safe
+ * integer, which no valid shape or offset is, becomes its source text as raw JSON, so that the
+ * error refusing it prints it exactly (`JSON.stringify` writes raw JSON as is) rather than
+ * rounded (2^64 - 1 as 18446744073709552000). Where the runtime lacks `JSON.rawJSON` the
+ * number stays as parsed.
+ */
+function exactNumbers(
+  this: unknown,
+  _key: string,
+  value: unknown,
+  context?: { source?: string },
+): unknown {
+  const raw = (JSON as { rawJSON?: (text: string) => unknown }).rawJSON;
+  if (!Array.isArray(this) || typeof value !== "number" || Number.isSafeInteger(value)) {
+    return value;
+  }
+  return raw && context?.source !== undefined ? raw(context.source) : value;
+}
+
 function numel(shape: number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }
@@ -166,10 +186,12 @@ export function decodeSafetensors(bytes: Uint8Array): DecodedSafetensors {
     );
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const n = view.getUint32(0, true) + view.getUint32(4, true) * 2 ** 32;
-  if (n > MAX_HEADER) {
-    throw new Error(`safetensors: header length ${n} is too large (limit ${MAX_HEADER})`);
+  // A u64: read as a BigInt, so that a corrupt length (up to 2^64 - 1) prints exactly.
+  const length = view.getBigUint64(0, true);
+  if (length > BigInt(MAX_HEADER)) {
+    throw new Error(`safetensors: header length ${length} is too large (limit ${MAX_HEADER})`);
   }
+  const n = Number(length);
   if (8 + n > bytes.length) {
     throw new Error(
       `safetensors: header length ${n} goes beyond the end of the file (${bytes.length} bytes)`,
@@ -177,7 +199,8 @@ export function decodeSafetensors(bytes: Uint8Array): DecodedSafetensors {
   }
   let header: unknown;
   try {
-    header = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(8, 8 + n)));
+    const text = new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(8, 8 + n));
+    header = JSON.parse(text, exactNumbers);
   } catch (e) {
     throw new Error(
       `safetensors: header is not valid UTF-8 JSON: ${e instanceof Error ? e.message : e}`,

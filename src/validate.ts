@@ -108,7 +108,9 @@ export function firstNonFinite(values: ArrayLike<number>): number {
  */
 export function checkFinite(values: ArrayLike<number>, what: string): void {
   const i = firstNonFinite(values);
-  if (i >= 0) throw new RangeError(`${what}: value ${values[i]} at index ${i} is not finite`);
+  if (i >= 0) {
+    throw new RangeError(`${what}: value ${describe(values[i])} at index ${i} is not finite`);
+  }
 }
 
 function typeName(v: unknown): string {
@@ -116,6 +118,227 @@ function typeName(v: unknown): string {
   if (Array.isArray(v)) return "a plain array";
   if (typeof v === "object") return (v as object).constructor?.name ?? "an object";
   return typeof v;
+}
+
+/**
+ * Shows a value given to the API in an error message, exactly and with its type when it is
+ * not a number: numbers as they print, strings quoted, arrays by their elements (the first 8).
+ *
+ * @param v Any value.
+ * @returns E.g. `1.5`, `null`, `"0.5" (a string)`, `true (a boolean)`, `["3", 3]`, `an object`.
+ *
+ * @example
+ * ```ts
+ * import { describe } from "./validate.ts";
+ * console.log(describe("0"), describe(null), describe([2, "3"])); // "0" (a string) null [2, "3"]
+ * ```
+ */
+export function describe(v: unknown): string {
+  if (typeof v === "number" || v === null || v === undefined) return String(v);
+  if (typeof v === "string") return `${JSON.stringify(v)} (a string)`;
+  if (typeof v === "boolean") return `${v} (a boolean)`;
+  if (typeof v === "bigint") return `${v}n (a bigint)`;
+  if (Array.isArray(v)) {
+    const shown = v.slice(0, 8).map((x) => typeof x === "string" ? JSON.stringify(x) : describe(x));
+    return `[${shown.join(", ")}${v.length > 8 ? `, ... (${v.length} elements)` : ""}]`;
+  }
+  if (typeof v === "object") {
+    const name = Object.getPrototypeOf(v)?.constructor?.name;
+    return !name || name === "Object" ? "an object" : `a ${name}`;
+  }
+  return `a ${typeof v}`;
+}
+
+/** The ranges a real-valued option may be asked to lie in; every one is finite. */
+export type NumberRange = "positive" | "non-negative" | "[0, 1)" | "(0, 1]";
+
+const RANGES: Record<NumberRange, { text: string; holds: (x: number) => boolean }> = {
+  "positive": { text: "a positive number", holds: (x) => x > 0 },
+  "non-negative": { text: "a non-negative number", holds: (x) => x >= 0 },
+  "[0, 1)": { text: "a number in [0, 1)", holds: (x) => x >= 0 && x < 1 },
+  "(0, 1]": { text: "a number in (0, 1]", holds: (x) => x > 0 && x <= 1 },
+};
+
+/**
+ * Checks a real-valued option: a finite `number` in `range`. An optional option (one with a
+ * `fallback`) may be `undefined`, never `null`.
+ *
+ * @param v The value given.
+ * @param what Names the call and option, e.g. `Dropout: rate`.
+ * @param range Where the value must lie.
+ * @param fallback The default, when the option may be left out.
+ * @returns The value, or `fallback` when `v` is undefined.
+ * @throws {TypeError} When `v` is not a number (a string, null...).
+ * @throws {RangeError} When it is NaN, infinite or out of range.
+ *
+ * @example
+ * ```ts
+ * import { checkNumber } from "./validate.ts";
+ * console.log(checkNumber(undefined, "Dropout: rate", "[0, 1)", 0)); // 0
+ * try { checkNumber("0.5", "Dropout: rate", "[0, 1)"); } catch (e) { console.log((e as Error).message); }
+ * // Dropout: rate must be a number in [0, 1), got "0.5" (a string)
+ * ```
+ */
+export function checkNumber(
+  v: unknown,
+  what: string,
+  range: NumberRange,
+  fallback?: number,
+): number {
+  if (v === undefined && fallback !== undefined) return fallback;
+  const { text, holds } = RANGES[range];
+  if (typeof v !== "number") throw new TypeError(`${what} must be ${text}, got ${describe(v)}`);
+  if (!Number.isFinite(v) || !holds(v)) throw new RangeError(`${what} must be ${text}, got ${v}`);
+  return v;
+}
+
+/**
+ * Checks an integer option: a `number` that is an integer in `[min, max]`. An optional option
+ * (one with a `fallback`) may be `undefined`, never `null`.
+ *
+ * @param v The value given.
+ * @param what Names the call and option, e.g. `Dense: units`.
+ * @param bounds The smallest and (default: none) largest value allowed.
+ * @param fallback The default, when the option may be left out.
+ * @returns The value, or `fallback` when `v` is undefined.
+ * @throws {TypeError} When `v` is not a number.
+ * @throws {RangeError} When it is not an integer, or out of range.
+ *
+ * @example
+ * ```ts
+ * import { checkInteger } from "./validate.ts";
+ * try { checkInteger(2.5, "Dense: units", { min: 1 }); } catch (e) { console.log((e as Error).message); }
+ * // Dense: units must be a positive integer, got 2.5
+ * ```
+ */
+export function checkInteger(
+  v: unknown,
+  what: string,
+  bounds: { min: number; max?: number },
+  fallback?: number,
+): number {
+  if (v === undefined && fallback !== undefined) return fallback;
+  const { min, max = Infinity } = bounds;
+  const text = max < Infinity
+    ? `an integer in [${min}, ${max}]`
+    : min === 1
+    ? "a positive integer"
+    : min === 0
+    ? "a non-negative integer"
+    : `an integer >= ${min}`;
+  if (typeof v !== "number") throw new TypeError(`${what} must be ${text}, got ${describe(v)}`);
+  if (!Number.isInteger(v) || v < min || v > max) {
+    throw new RangeError(`${what} must be ${text}, got ${v}`);
+  }
+  return v;
+}
+
+/**
+ * Checks a boolean option: `true` or `false`, not a truthy or falsy stand-in (`"false"`, 0).
+ *
+ * @param v The value given.
+ * @param what Names the call and option, e.g. `MaxPool2D: ignoreBorder`.
+ * @param fallback The default, when `v` is undefined.
+ * @returns The value, or `fallback`.
+ * @throws {TypeError} When `v` is anything else, null included.
+ *
+ * @example
+ * ```ts
+ * import { checkBoolean } from "./validate.ts";
+ * try { checkBoolean("false", "MaxPool2D: ignoreBorder", true); }
+ * catch (e) { console.log((e as Error).message); }
+ * // MaxPool2D: ignoreBorder must be true or false, got "false" (a string)
+ * ```
+ */
+export function checkBoolean(v: unknown, what: string, fallback: boolean): boolean {
+  if (v === undefined) return fallback;
+  if (typeof v !== "boolean") {
+    throw new TypeError(`${what} must be true or false, got ${describe(v)}`);
+  }
+  return v;
+}
+
+/**
+ * Checks an option that names one of a few choices.
+ *
+ * @param v The value given.
+ * @param what Names the call and option, e.g. `MaxPool2D: ties`.
+ * @param choices The allowed strings.
+ * @param fallback The default, when the option may be left out.
+ * @returns The value, or `fallback` when `v` is undefined.
+ * @throws {TypeError} When `v` is not a string.
+ * @throws {RangeError} When it is another string.
+ *
+ * @example
+ * ```ts
+ * import { checkChoice } from "./validate.ts";
+ * try { checkChoice("max", "MaxPool2D: ties", ["first", "all"], "first"); }
+ * catch (e) { console.log((e as Error).message); }
+ * // MaxPool2D: ties must be "first" or "all", got "max"
+ * ```
+ */
+export function checkChoice<T extends string>(
+  v: unknown,
+  what: string,
+  choices: readonly T[],
+  fallback?: T,
+): T {
+  if (v === undefined && fallback !== undefined) return fallback;
+  const quoted = choices.map((c) => `"${c}"`);
+  const text = quoted.length > 1
+    ? `${quoted.slice(0, -1).join(", ")} or ${quoted[quoted.length - 1]}`
+    : quoted.join("");
+  if (typeof v !== "string") throw new TypeError(`${what} must be ${text}, got ${describe(v)}`);
+  if (!choices.includes(v as T)) {
+    throw new RangeError(`${what} must be ${text}, got ${JSON.stringify(v)}`);
+  }
+  return v as T;
+}
+
+/**
+ * Checks an optional string option (a layer's name, a path): undefined, or a non-empty string.
+ *
+ * @param v The value given.
+ * @param what Names the call and option, e.g. `Conv2D: name`.
+ * @returns The string, or undefined.
+ * @throws {TypeError} When `v` is not a string (null included), or is empty.
+ *
+ * @example
+ * ```ts
+ * import { checkString } from "./validate.ts";
+ * console.log(checkString("conv_a", "Conv2D: name"), checkString(undefined, "Conv2D: name"));
+ * // conv_a undefined
+ * ```
+ */
+export function checkString(v: unknown, what: string): string | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== "string" || v === "") {
+    throw new TypeError(`${what} must be a non-empty string, got ${describe(v)}`);
+  }
+  return v;
+}
+
+/**
+ * Checks that an options argument is an object (not null, an array or a bare number such as
+ * `new Dropout(0.5)`); an optional one may be undefined.
+ *
+ * @param v The value given.
+ * @param what Names the call, e.g. `Dropout`.
+ * @param optional Whether `v` may be undefined.
+ * @throws {TypeError} When it is anything else.
+ *
+ * @example
+ * ```ts
+ * import { checkOptions } from "./validate.ts";
+ * try { checkOptions(0.5, "Dropout", false); } catch (e) { console.log((e as Error).message); }
+ * // Dropout: options must be an object, got 0.5
+ * ```
+ */
+export function checkOptions(v: unknown, what: string, optional: boolean): void {
+  if (v === undefined && optional) return;
+  if (typeof v !== "object" || v === null || Array.isArray(v)) {
+    throw new TypeError(`${what}: options must be an object, got ${describe(v)}`);
+  }
 }
 
 /**
@@ -152,7 +375,8 @@ export function checkInputValues(x: unknown, what: string): Float32Array {
  * @param classes The number of classes.
  * @param what Names the call in messages.
  * @returns The labels as a new Int32Array.
- * @throws {TypeError} When `labels` is not array-like.
+ * @throws {TypeError} When `labels` is not array-like, or a label is not a number (the
+ *   message quotes it and names its type and index).
  * @throws {RangeError} When the count differs, or a label is not an integer in range (the
  *   message names its index and value).
  *
@@ -186,9 +410,10 @@ export function checkLabels(
   for (let i = 0; i < l.length; i++) {
     const v = l[i];
     if (!(Number.isInteger(v) && v >= 0 && v < classes)) {
-      throw new RangeError(
-        `${what}: label ${String(v)} at index ${i} is not an integer in [0, ${classes})`,
-      );
+      const message = `${what}: label ${
+        describe(v)
+      } at index ${i} is not an integer in [0, ${classes})`;
+      throw typeof v === "number" ? new RangeError(message) : new TypeError(message);
     }
     out[i] = v;
   }
@@ -264,11 +489,11 @@ export function checkImages(
  * ```
  */
 export function checkSlice(start: number, count: number, size: number, what: string): void {
-  if (!Number.isInteger(start) || start < 0) {
-    throw new RangeError(`${what}: start must be an integer >= 0, got ${start}`);
-  }
-  if (!Number.isInteger(count) || count < 1) {
-    throw new RangeError(`${what}: count must be an integer >= 1, got ${count}`);
+  for (const [name, v, min] of [["start", start, 0], ["count", count, 1]] as const) {
+    if (!Number.isInteger(v) || v < min) {
+      const message = `${what}: ${name} must be an integer >= ${min}, got ${describe(v)}`;
+      throw typeof v === "number" ? new RangeError(message) : new TypeError(message);
+    }
   }
   if (start + count > size) {
     throw new RangeError(

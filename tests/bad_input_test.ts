@@ -653,3 +653,60 @@ Deno.test("works: bad flags are refused with the flag and the value", () => {
   assertThrowsWith(() => parseConfig(["--batch-size", "0"]), UsageError, "--batch-size must be");
   assertThrowsWith(() => parseConfig(["--nonsense"]), UsageError, "nonsense");
 });
+
+// ---- issue 18: what was given is quoted, its type named; null is not a default ---------------
+
+each("18.2: a label given as a string is quoted and its type named", async (backend) => {
+  const model = await tinyModel(backend);
+  const { x } = batch(4);
+  const labels = [1, 2, "0", 3] as unknown as number[];
+  await assertRejectsWith(
+    () => model.evaluate(x, labels),
+    TypeError,
+    'evaluate: label "0" (a string) at index 2 is not an integer in [0, 10)',
+  );
+  await assertRejectsWith(
+    () => model.trainStep(x, [null, 1, 2, 3] as unknown as number[]),
+    TypeError,
+    "trainStep: label null at index 0 is not an integer in [0, 10)",
+  );
+  assertThrowsWith(
+    () => model.createDataset(new Uint8Array(2 * 64), [1, true] as unknown as Int32Array),
+    TypeError,
+    "createDataset: label true (a boolean) at index 1 is not an integer in [0, 10)",
+  );
+  model.dispose();
+});
+
+each("18.1: dataset slices and the byte scale are type-checked, null included", async (backend) => {
+  const model = await tinyModel(backend);
+  const ds = model.createDataset(new Uint8Array(16 * 64), new Uint8Array(16));
+  const as = (v: unknown) => v as number;
+  await assertRejectsWith(
+    () => model.evaluateDataset(ds, as("0"), 4),
+    TypeError,
+    'evaluateDataset: start must be an integer >= 0, got "0" (a string)',
+  );
+  await assertRejectsWith(
+    () => model.evaluateDataset(ds, as(null)),
+    TypeError,
+    "evaluateDataset: start must be an integer >= 0, got null",
+  );
+  await assertRejectsWith(
+    () => model.trainBatch(ds, 0, as("8")),
+    TypeError,
+    'trainBatch: count must be an integer >= 1, got "8" (a string)',
+  );
+  assertThrowsWith(
+    () => model.createDataset(new Uint8Array(64), new Uint8Array(1), { scale: as(null) }),
+    TypeError,
+    "createDataset: scale must be a positive number, got null",
+  );
+  assertThrowsWith(
+    () => model.createDataset(new Uint8Array(64), new Uint8Array(1), { scale: as("0.5") }),
+    TypeError,
+    'createDataset: scale must be a positive number, got "0.5" (a string)',
+  );
+  ds.dispose();
+  model.dispose();
+});

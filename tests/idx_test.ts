@@ -99,6 +99,19 @@ Deno.test("parseIdx: each corruption gives an error naming the file", () => {
   err(extra, /f\.idx: IDX data has extra data: dims 2x2x3 need 12 data bytes, the file has 17/);
 });
 
+// Issue 18.3: the data size of huge dimensions (a product beyond 2^53) was printed rounded.
+Deno.test("parseIdx: the data size of huge dimensions is printed exactly", () => {
+  const header = new Uint8Array([0, 0, 8, 3, ...new Array(12).fill(0xff), 1, 2]);
+  assert.throws(
+    () => parseIdx(header, "big.idx"),
+    (e) =>
+      e instanceof Error &&
+      e.message ===
+        "big.idx: IDX data truncated: dims 4294967295x4294967295x4294967295 need " +
+          "79228162458924105385300197375 data bytes, the file has 2 (after the 16-byte header)",
+  );
+});
+
 Deno.test("parseMnist: splits, raw and gzipped input", async () => {
   const files = tinyFiles(12, 5);
   const s = await parseMnist(files);

@@ -109,8 +109,8 @@ Deno.test("bad layer options and misplaced layers name the layer, expected and a
     [() => new Conv2D({ filters: 2, kernelSize: 3, stride: 0 }), /stride must be a positive/],
     [() => new Conv2D({ filters: 2, kernelSize: 3, padding: -1 }), /padding must be a non-neg/],
     [() => new MaxPool2D({ poolSize: 3, strides: [2, 0] }), /strides must be/],
-    [() => new Dropout({ rate: 1 }), /rate must be in \[0, 1\), got 1/],
-    [() => new BatchNorm2D({ momentum: 0 }), /momentum must be in \(0, 1\], got 0/],
+    [() => new Dropout({ rate: 1 }), /rate must be a number in \[0, 1\), got 1/],
+    [() => new BatchNorm2D({ momentum: 0 }), /momentum must be a number in \(0, 1\], got 0/],
     [() => new BatchNorm1D({ epsilon: -1 }), /epsilon must be a positive number, got -1/],
     [() => new Dense({ units: 3, init: "xavier" as "he" }), /init must be .*got "xavier"/],
     [
@@ -181,7 +181,7 @@ Deno.test("optimizer options are validated, naming the option and the value", as
     [{ optimizer: "rmsprop" }, /optimizer must be "sgd", "adam" or "adamw", got "rmsprop"/],
     [{ optimizer: "adam", momentum: 0.9 }, /momentum is an SGD option.*"adam"/],
     [{ beta1: 0.9 }, /beta1: Adam options, but the optimizer is "sgd"/],
-    [{ optimizer: "adam", beta2: 1 }, /beta2 must be in \[0, 1\), got 1/],
+    [{ optimizer: "adam", beta2: 1 }, /beta2 must be a number in \[0, 1\), got 1/],
     [{ optimizer: "adamw", weightDecay: -1 }, /weightDecay must be a non-negative number, got -1/],
     [{ optimizer: "adam", epsilon: 0 }, /epsilon must be a positive number, got 0/],
   ];
@@ -277,4 +277,237 @@ Deno.test("an optimizer state of version 0.1 (one velocity per parameter, no ste
   const { step: _, ...noStep } = st;
   await assert.rejects(() => model.setOptimizerState(noStep), /missing tensor "step"/);
   model.dispose();
+});
+
+// Issue 18.1: option types. Before, `{ rate: null }` trained as rate 0, `{ rate: "0.5" }` as 0.5
+// and `ignoreBorder: "false"` as true: each option is now checked for its type, null included.
+Deno.test("layer options are type-checked: the message quotes what was given and names its type", () => {
+  const any = (o: unknown) => o as never;
+  const cases: [() => unknown, ErrorConstructor, string][] = [
+    [
+      () => new Dropout(any({ rate: null })),
+      TypeError,
+      "Dropout: rate must be a number in [0, 1), got null",
+    ],
+    [
+      () => new Dropout(any({ rate: "0.5" })),
+      TypeError,
+      'Dropout: rate must be a number in [0, 1), got "0.5" (a string)',
+    ],
+    [
+      () => new Dropout({ rate: NaN }),
+      RangeError,
+      "Dropout: rate must be a number in [0, 1), got NaN",
+    ],
+    [() => new Dropout(any(0.5)), TypeError, "Dropout: options must be an object, got 0.5"],
+    [
+      () => new MaxPool2D(any({ poolSize: 2, ignoreBorder: "false" })),
+      TypeError,
+      'MaxPool2D: ignoreBorder must be true or false, got "false" (a string)',
+    ],
+    [
+      () => new AvgPool2D(any({ poolSize: 2, ignoreBorder: 0 })),
+      TypeError,
+      "AvgPool2D: ignoreBorder must be true or false, got 0",
+    ],
+    [
+      () => new MaxPool2D(any({ poolSize: 2, ties: null })),
+      TypeError,
+      'MaxPool2D: ties must be "first" or "all", got null',
+    ],
+    [
+      () => new MaxPool2D(any({ poolSize: 2, strides: null })),
+      TypeError,
+      "MaxPool2D: strides must be a positive integer or a pair of them, got null",
+    ],
+    [
+      () => new AvgPool2D(any({ poolSize: "2" })),
+      TypeError,
+      'AvgPool2D: poolSize must be a positive integer or a pair of them, got "2" (a string)',
+    ],
+    [
+      () => new Conv2D(any({ filters: "8", kernelSize: 3 })),
+      TypeError,
+      'Conv2D: filters must be a positive integer, got "8" (a string)',
+    ],
+    [
+      () => new Conv2D(any({ filters: 8, kernelSize: ["3", 3] })),
+      TypeError,
+      'Conv2D: kernelSize must be a positive integer or a pair of them, got ["3", 3]',
+    ],
+    [
+      () => new Conv2D(any({ filters: 8, kernelSize: 3, stride: null })),
+      TypeError,
+      "Conv2D: stride must be a positive integer or a pair of them, got null",
+    ],
+    [
+      () => new Conv2D(any({ filters: 8, kernelSize: 3, padding: null })),
+      TypeError,
+      'Conv2D: padding must be "valid", "same", a number or [rows, columns], got null',
+    ],
+    [
+      () => new Conv2D(any({ filters: 8, kernelSize: 3, init: null })),
+      TypeError,
+      'Conv2D: init must be "auto", "tutorial" or "he", got null',
+    ],
+    [
+      () => new Conv2D(any({ filters: 8, kernelSize: 3, name: 5 })),
+      TypeError,
+      "Conv2D: name must be a non-empty string, got 5",
+    ],
+    [
+      () => new Dense(any({ units: "10" })),
+      TypeError,
+      'Dense: units must be a positive integer, got "10" (a string)',
+    ],
+    [
+      () => new Dense(any({ units: 10, init: null })),
+      TypeError,
+      'Dense: init must be "auto", "uniform", "he" or "zeros", got null',
+    ],
+    [
+      () => new BatchNorm2D(any({ epsilon: null })),
+      TypeError,
+      "BatchNorm2D: epsilon must be a positive number, got null",
+    ],
+    [
+      () => new BatchNorm1D(any({ momentum: "0.1" })),
+      TypeError,
+      'BatchNorm1D: momentum must be a number in (0, 1], got "0.1" (a string)',
+    ],
+    [
+      () => new BatchNorm2D(any(null)),
+      TypeError,
+      "BatchNorm2D: options must be an object, got null",
+    ],
+    [() => new ReLU(any(7)), TypeError, "ReLU: name must be a non-empty string, got 7"],
+    [
+      () => new Softmax(""),
+      TypeError,
+      'Softmax: name must be a non-empty string, got "" (a string)',
+    ],
+    [
+      () => new GlobalAvgPool2D(any(null)),
+      TypeError,
+      "GlobalAvgPool2D: name must be a non-empty string, got null",
+    ],
+    [
+      () => planNetwork([4], [new Dense({ units: 2 }), new Softmax()], any("2")),
+      TypeError,
+      'batchSize must be a positive integer, got "2" (a string)',
+    ],
+    [
+      () => planNetwork(any(["1", 4]), [new Dense({ units: 2 }), new Softmax()], 2),
+      TypeError,
+      'inputShape must be positive integers like [1, 28, 28], got ["1", 4]',
+    ],
+    [
+      () => planNetwork([4], any([{}, new Softmax()]), 2),
+      TypeError,
+      "layer 0 is not a layer of this library, got an object",
+    ],
+  ];
+  for (const [f, ErrorClass, message] of cases) {
+    assert.throws(f, (e) => e instanceof ErrorClass && e.message === message, message);
+  }
+});
+
+// Issue 18.1: the training and model options, same rule.
+Deno.test("training and model options are type-checked, null included, quoting what was given", async () => {
+  const model = await tinyModel();
+  const { x, labels } = batch(4, 0);
+  const cases: [unknown, ErrorConstructor, string][] = [
+    [0.1, TypeError, "trainStep: options must be an object, got 0.1"],
+    [
+      { learningRate: null },
+      TypeError,
+      "trainStep: learningRate must be a positive number, got null",
+    ],
+    [
+      { learningRate: "0.1" },
+      TypeError,
+      'trainStep: learningRate must be a positive number, got "0.1" (a string)',
+    ],
+    [
+      { momentum: "0.9" },
+      TypeError,
+      'trainStep: momentum must be a number in [0, 1), got "0.9" (a string)',
+    ],
+    [{ momentum: null }, TypeError, "trainStep: momentum must be a number in [0, 1), got null"],
+    [
+      { optimizer: null },
+      TypeError,
+      'trainStep: optimizer must be "sgd", "adam" or "adamw", got null',
+    ],
+    [
+      { optimizer: "adam", beta1: "0.9" },
+      TypeError,
+      'trainStep: beta1 must be a number in [0, 1), got "0.9" (a string)',
+    ],
+    [
+      { optimizer: "adam", epsilon: null },
+      TypeError,
+      "trainStep: epsilon must be a positive number, got null",
+    ],
+    [
+      { optimizer: "adamw", weightDecay: "0" },
+      TypeError,
+      'trainStep: weightDecay must be a non-negative number, got "0" (a string)',
+    ],
+    [
+      { readLoss: "false" },
+      TypeError,
+      'trainStep: readLoss must be true or false, got "false" (a string)',
+    ],
+  ];
+  for (const [o, ErrorClass, message] of cases) {
+    await assert.rejects(
+      async () => await model.trainStep(x, labels, o as never),
+      (e) => e instanceof ErrorClass && e.message === message,
+      message,
+    );
+  }
+  assert.deepEqual(await model.getOptimizerState().then((s) => Array.from(s.step.data)), [0]);
+  model.dispose();
+
+  const create = (o: Record<string, unknown>) => () =>
+    Sequential.create({
+      inputShape: [4],
+      backend: "cpu",
+      batchSize: 2,
+      layers: [new Dense({ units: 3 }), new Softmax()],
+      ...o,
+    } as never);
+  const bad: [Record<string, unknown>, ErrorConstructor, string][] = [
+    [{ batchSize: null }, TypeError, "batchSize must be a positive integer, got null"],
+    [{ batchSize: "8" }, TypeError, 'batchSize must be a positive integer, got "8" (a string)'],
+    [{ seed: null }, TypeError, "seed must be an integer in [0, 4294967295], got null"],
+    [{ seed: "3" }, TypeError, 'seed must be an integer in [0, 4294967295], got "3" (a string)'],
+    [{ seed: -1 }, RangeError, "seed must be an integer in [0, 4294967295], got -1"],
+    [{ backend: null }, TypeError, 'backend must be "cpu", "webgpu", "native" or "auto", got null'],
+    [
+      { backend: "gpu" },
+      RangeError,
+      'backend must be "cpu", "webgpu", "native" or "auto", got "gpu"',
+    ],
+    [
+      { theanoKernels: "false" },
+      TypeError,
+      'theanoKernels must be true or false, got "false" (a string)',
+    ],
+    [{ blasPath: 5 }, TypeError, "blasPath must be a non-empty string, got 5"],
+  ];
+  for (const [o, ErrorClass, message] of bad) {
+    await assert.rejects(
+      create(o),
+      (e) => e instanceof ErrorClass && e.message === message,
+      message,
+    );
+  }
+  await assert.rejects(
+    () => Sequential.create(null as never),
+    (e) =>
+      e instanceof TypeError &&
+      e.message === "Sequential.create: options must be an object, got null",
+  );
 });

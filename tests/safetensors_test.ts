@@ -186,6 +186,40 @@ Deno.test("safetensors: decode errors", () => {
   assert.deepEqual(Array.from(ok.tensors.a.data), [1]);
 });
 
+// Issue 18.3: integers beyond 2^53 (a u64 header length, big numbers in the header JSON) were
+// printed rounded, e.g. 2^64 - 1 as 18446744073709552000.
+Deno.test("safetensors: a huge header length or header number is printed exactly", () => {
+  const withLength = (low: number, high: number) => {
+    const bytes = craft("{}");
+    new DataView(bytes.buffer).setUint32(0, low, true);
+    new DataView(bytes.buffer).setUint32(4, high, true);
+    return () => decodeSafetensors(bytes);
+  };
+  assert.throws(
+    withLength(0xffffffff, 0xffffffff),
+    (e) =>
+      e instanceof Error &&
+      e.message ===
+        "safetensors: header length 18446744073709551615 is too large (limit 100000000)",
+  );
+  assert.throws(withLength(1, 0x200000), /header length 9007199254740993 is too large/);
+  const four = [0, 0, 128, 63];
+  assert.throws(
+    () =>
+      decodeSafetensors(
+        craft('{"a":{"dtype":"F32","shape":[18446744073709551615],"data_offsets":[0,4]}}', four),
+      ),
+    /tensor "a": invalid shape \[18446744073709551615\]$/,
+  );
+  assert.throws(
+    () =>
+      decodeSafetensors(
+        craft('{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,9007199254740993]}}', four),
+      ),
+    /tensor "a": invalid data_offsets \[0,9007199254740993\]$/,
+  );
+});
+
 const py = await pythonWith("safetensors.numpy");
 
 Deno.test({

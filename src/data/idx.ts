@@ -101,16 +101,17 @@ export function parseIdx(bytes: Uint8Array, name: string, opts: ParseIdxOptions 
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const dims: number[] = [];
-  let expected = 1;
+  // A BigInt: the product of up to 255 u32 sizes goes far beyond 2^53, and must print exactly.
+  let expected = 1n;
   for (let i = 0; i < ndim; i++) {
     const d = view.getUint32(4 + 4 * i, false);
     if (d === 0) {
       throw new Error(`${name}: IDX dimension ${i} is zero (dims ${dims.concat(d).join("x")}...)`);
     }
     dims.push(d);
-    expected *= d;
+    expected *= BigInt(d);
   }
-  const actual = bytes.length - headerLen;
+  const actual = BigInt(bytes.length - headerLen);
   if (actual !== expected) {
     const how = actual < expected ? "truncated" : "has extra data";
     throw new Error(
