@@ -30,6 +30,7 @@ export {
   AvgPool2D,
   BatchNorm1D,
   BatchNorm2D,
+  Bias,
   Conv2D,
   Dense,
   Dropout,
@@ -43,6 +44,7 @@ export {
 } from "./src/layers.ts";
 export type {
   BatchNormOptions,
+  BiasOptions,
   Conv2DOptions,
   DenseOptions,
   DropoutOptions,
@@ -62,6 +64,7 @@ export type {
   AdamStep,
   BackendName,
   BatchNormPlan,
+  BiasPlan,
   Conv2DPlan,
   DensePlan,
   DropoutPlan,

@@ -18,6 +18,7 @@
  * @module
  */
 export * from "./conv2d.ts";
+export * from "./bias.ts";
 export * from "./maxpool2d.ts";
 export * from "./avgpool2d.ts";
 export * from "./dense.ts";

@@ -219,15 +219,32 @@ export async function readTrainingCheckpoint(path: string): Promise<TrainingChec
     bestValidation: s.bestValidation ?? Infinity,
     stopped: s.stopped ?? false,
   };
+  const converted = optimizer && format === "lenet-webgpu/2"
+    ? momentumBuffers(optimizer, lastRate(settings as Settings, state), state.iteration)
+    : optimizer;
+  const renamed = format !== FORMAT && settings.convention === "tutorial";
   return {
     settings,
     state,
-    weights,
-    optimizer: optimizer && format === "lenet-webgpu/2"
-      ? momentumBuffers(optimizer, lastRate(settings as Settings, state), state.iteration)
-      : optimizer,
+    weights: renamed ? tutorialBiasNames(weights) : weights,
+    optimizer: renamed && converted ? tutorialBiasNames(converted) : converted,
     format,
   };
+}
+
+/**
+ * Up to format 2 the tutorial convention's LeNet had each convolution's bias in the
+ * convolution (`conv0.bias`, `conv1.bias`, added before the max pooling); since format 3 it is
+ * Theano's layer, a Bias after the pooling (`bias0.bias`, `bias1.bias`). The forward values
+ * are the same (max(x + b) = max(x) + b), so an older file's biases are renamed; the training
+ * goes on with Theano's tie rule.
+ */
+function tutorialBiasNames(tensors: Record<string, Tensor>): Record<string, Tensor> {
+  const out: Record<string, Tensor> = {};
+  for (const [name, t] of Object.entries(tensors)) {
+    out[name.replace(/^conv([01])\.bias(?=$|\.)/, "bias$1.bias")] = t;
+  }
+  return out;
 }
 
 /**

@@ -200,12 +200,9 @@ export function pixelScale(convention: Config["convention"]): number {
 async function createModel(c: Config, log: (line: string) => void): Promise<Sequential> {
   const model = await Sequential.create({
     inputShape: [1, 28, 28],
-    // the tutorial's convention includes Theano's max-pool gradient: every tied maximum gets it
-    layers: lenet5({
-      kernels: c.kernels,
-      hidden: c.hidden,
-      ties: c.convention === "tutorial" ? "all" : "first",
-    }),
+    // the tutorial's convention: Theano's LeNetConvPoolLayer, tanh(pool(conv(x)) + b), with
+    // the max-pool gradient going to every tied maximum
+    layers: lenet5({ kernels: c.kernels, hidden: c.hidden, convention: c.convention }),
     batchSize: c.batchSize,
     seed: c.seed,
     theanoKernels: c.convention === "tutorial",

@@ -3,7 +3,8 @@
 // Letters: N batch (params.count), K channels (conv: output maps; dense: output features),
 //   P positions per channel (conv: OH*OW; dense: 1).
 // Bindings: 0 params (count), 1 dOut [N,K,P], 2 db [K] (overwritten).
-// CPU twin: the db part of conv2dBackward (cpu/conv2d.ts) and of denseBackward (cpu/dense.ts).
+// CPU twin: the db part of conv2dBackward (cpu/conv2d.ts), of denseBackward (cpu/dense.ts)
+//   and biasBackward (cpu/bias.ts).
 // Dispatch: one workgroup per k; its 64 invocations split the sum and add their partial sums
 //   in workgroup memory (a fixed order: deterministic).
 

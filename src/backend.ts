@@ -58,8 +58,8 @@ export interface Conv2DPlan {
   padRight: number;
   /** The weight tensor. */
   weight: ParamSpec;
-  /** The bias tensor. */
-  bias: ParamSpec;
+  /** The bias tensor, or null for a convolution without bias (`useBias: false`). */
+  bias: ParamSpec | null;
 }
 
 /**
@@ -192,9 +192,31 @@ export interface SoftmaxPlan {
   outShape: [number];
 }
 
+/**
+ * A learned per-channel bias: `y[n, c, …] = x[n, c, …] + b[c]` over `channels` channels of
+ * `positions` values each (`H·W` for `[C, H, W]`, 1 for features); bias `[channels]`.
+ */
+export interface BiasPlan {
+  /** Discriminant. */
+  kind: "bias";
+  /** Layer name, used in parameter names and errors. */
+  name: string;
+  /** Input of one sample. */
+  inShape: number[];
+  /** Output of one sample (same as the input). */
+  outShape: number[];
+  /** C: channels (the input's first dimension). */
+  channels: number;
+  /** Values per channel of one sample. */
+  positions: number;
+  /** The bias tensor `[channels]`. */
+  bias: ParamSpec;
+}
+
 /** One layer with every shape resolved. */
 export type LayerPlan =
   | Conv2DPlan
+  | BiasPlan
   | Pool2DPlan
   | DensePlan
   | ActivationPlan

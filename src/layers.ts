@@ -22,6 +22,7 @@ import {
 /** Any layer accepted by a model. */
 export type Layer =
   | Conv2D
+  | Bias
   | MaxPool2D
   | AvgPool2D
   | GlobalAvgPool2D
@@ -85,7 +86,8 @@ const ONES = { kind: "ones" } as const;
 /** The first layer after `next[0..]` that is not a pooling, batch norm or dropout. */
 function activationAfter(next: readonly Layer[]): Layer["kind"] | undefined {
   for (const l of next) {
-    if (!["maxpool2d", "avgpool2d", "batchnorm2d", "batchnorm1d", "dropout"].includes(l.kind)) {
+    const passes = ["maxpool2d", "avgpool2d", "batchnorm2d", "batchnorm1d", "dropout", "bias"];
+    if (!passes.includes(l.kind)) {
       return l.kind;
     }
   }
@@ -115,6 +117,11 @@ export interface Conv2DOptions {
    * tutorial's `"tutorial"` rule. `"he"`, `"tutorial"` force one; the bias starts at zero.
    */
   init?: Exclude<WeightInit, "zeros">;
+  /**
+   * Whether the layer adds its own bias (default true). The tutorial's `LeNetConvPoolLayer`
+   * adds the bias after the pooling: `Conv2D({ useBias: false })`, `MaxPool2D`, {@linkcode Bias}.
+   */
+  useBias?: boolean;
   /** Name used for the parameters (`<name>.weight`) and in error messages. Default `conv<i>`. */
   name?: string;
 }
@@ -150,12 +157,14 @@ export class Conv2D {
   readonly padding: "valid" | "same" | number | [number, number];
   /** Initialisation rule. */
   readonly init: Exclude<WeightInit, "zeros">;
+  /** Whether the layer has a bias. */
+  readonly useBias: boolean;
   /** Optional explicit name. */
   readonly name?: string;
   /**
    * Creates the layer; shapes are resolved when a model is built.
    *
-   * @param options Filters, kernel size, stride, padding, initialisation, optional name.
+   * @param options Filters, kernel size, stride, padding, initialisation, bias, optional name.
    */
   constructor(options: Conv2DOptions) {
     checkOptions(options, "Conv2D", false);
@@ -179,6 +188,7 @@ export class Conv2D {
     }
     this.padding = padding;
     this.init = checkChoice(options.init, "Conv2D: init", ["auto", "tutorial", "he"], "auto");
+    this.useBias = checkBoolean(options.useBias, "Conv2D: useBias", true);
     this.name = checkString(options.name, "Conv2D: name");
   }
 
@@ -228,7 +238,9 @@ export class Conv2D {
         bound: he ? heWeightBound(c * kh * kw) : convWeightBound(this.filters, c, kh, kw, poolArea),
       },
     };
-    const bias: ParamSpec = { name: `${ctx.name}.bias`, shape: [this.filters], init: ZEROS };
+    const bias: ParamSpec | null = this.useBias
+      ? { name: `${ctx.name}.bias`, shape: [this.filters], init: ZEROS }
+      : null;
     return {
       plan: {
         kind: "conv2d",
@@ -246,7 +258,76 @@ export class Conv2D {
         weight,
         bias,
       },
-      params: [weight, bias],
+      params: bias ? [weight, bias] : [weight],
+    };
+  }
+}
+
+/** Options of {@link Bias}. */
+export interface BiasOptions {
+  /** Name used for the parameter (`<name>.bias`) and in error messages. Default `bias<i>`. */
+  name?: string;
+}
+
+/**
+ * A learned bias per channel, starting at zero: `y[n, c, …] = x[n, c, …] + b[c]` (per feature
+ * for `[K]` inputs). The tutorial's `LeNetConvPoolLayer` adds its bias after the max pooling,
+ * `tanh(pool(conv(x)) + b)`: with {@linkcode MaxPool2D}'s `ties: "all"` only this placement
+ * gives Theano's bias gradient (a tied window's gradient reaches the bias once, not once per
+ * tied input).
+ *
+ * @example The tutorial's convolution + pooling layer
+ * ```ts
+ * import { Bias, Conv2D, MaxPool2D, Tanh } from "./layers.ts";
+ * const layers = [
+ *   new Conv2D({ filters: 20, kernelSize: 5, useBias: false }),
+ *   new MaxPool2D({ poolSize: 2, ties: "all" }),
+ *   new Bias(),
+ *   new Tanh(),
+ * ];
+ * console.log(layers.map((l) => l.kind).join(" ")); // conv2d maxpool2d bias tanh
+ * ```
+ */
+export class Bias {
+  /** Discriminant used by the planner. */
+  readonly kind = "bias" as const;
+  /** Optional explicit name. */
+  readonly name?: string;
+  /**
+   * Creates the layer.
+   *
+   * @param options Optional name.
+   */
+  constructor(options: BiasOptions = {}) {
+    checkOptions(options, "Bias", true);
+    this.name = checkString(options.name, "Bias: name");
+  }
+
+  /**
+   * Resolves the layer for an input shape.
+   *
+   * @param input Shape of one input sample: `[C, H, W]` or `[K]`.
+   * @param ctx Name and position.
+   * @returns The plan (same shape out as in) and the bias `[C]`.
+   */
+  plan(input: readonly number[], ctx: PlanContext): PlannedLayer {
+    if (input.length !== 3 && input.length !== 1) {
+      throw new RangeError(
+        `${ctx.where}: expects [channels, height, width] or [features], got ${formatShape(input)}`,
+      );
+    }
+    const bias: ParamSpec = { name: `${ctx.name}.bias`, shape: [input[0]], init: ZEROS };
+    return {
+      plan: {
+        kind: "bias",
+        name: ctx.name,
+        inShape: [...input],
+        outShape: [...input],
+        channels: input[0],
+        positions: product(input) / input[0],
+        bias,
+      },
+      params: [bias],
     };
   }
 }
@@ -948,10 +1029,13 @@ export interface LeNet5Options {
   /** Number of classes. Default 10. */
   classes?: number;
   /**
-   * The max-pooling layers' backward tie rule (see {@linkcode MaxPool2DOptions.ties}): `"all"`
-   * is the tutorial's (Theano's `MaxPoolGrad`). Default `"first"`.
+   * `"usual"` (default): each convolution has its bias and max pooling sends a window's
+   * gradient to its first maximum (PyTorch). `"tutorial"`: Theano's `LeNetConvPoolLayer`
+   * exactly, `tanh(pool(conv(x)) + b)`: a convolution without bias, max pooling with
+   * `ties: "all"` (Theano's `MaxPoolGrad`), then a {@linkcode Bias}; the parameters are
+   * `conv0.weight`, `bias0.bias`, `conv1.weight`, `bias1.bias`, then the dense layers'.
    */
-  ties?: MaxPoolTies;
+  convention?: "usual" | "tutorial";
 }
 
 /**
@@ -971,12 +1055,25 @@ export interface LeNet5Options {
  */
 export function lenet5(options: LeNet5Options = {}): Layer[] {
   const [k0, k1] = options.kernels ?? [20, 50];
+  const convention = checkChoice(
+    options.convention,
+    "lenet5: convention",
+    ["usual", "tutorial"],
+    "usual",
+  );
+  const tutorial = convention === "tutorial";
+  const convPool = (filters: number): Layer[] =>
+    tutorial
+      ? [
+        new Conv2D({ filters, kernelSize: 5, useBias: false }),
+        new MaxPool2D({ poolSize: 2, ties: "all" }),
+        new Bias(),
+      ]
+      : [new Conv2D({ filters, kernelSize: 5 }), new MaxPool2D({ poolSize: 2 })];
   return [
-    new Conv2D({ filters: k0, kernelSize: 5 }),
-    new MaxPool2D({ poolSize: 2, ties: options.ties }),
+    ...convPool(k0),
     new Tanh(),
-    new Conv2D({ filters: k1, kernelSize: 5 }),
-    new MaxPool2D({ poolSize: 2, ties: options.ties }),
+    ...convPool(k1),
     new Tanh(),
     new Dense({ units: options.hidden ?? 500 }),
     new Tanh(),
@@ -987,6 +1084,7 @@ export function lenet5(options: LeNet5Options = {}): Layer[] {
 
 const KIND_LABEL: Record<Layer["kind"], string> = {
   conv2d: "Conv2D",
+  bias: "Bias",
   maxpool2d: "MaxPool2D",
   avgpool2d: "AvgPool2D",
   globalavgpool2d: "GlobalAvgPool2D",
@@ -1002,6 +1100,7 @@ const KIND_LABEL: Record<Layer["kind"], string> = {
 
 const DEFAULT_PREFIX: Record<Layer["kind"], string> = {
   conv2d: "conv",
+  bias: "bias",
   maxpool2d: "pool",
   avgpool2d: "pool",
   globalavgpool2d: "pool",

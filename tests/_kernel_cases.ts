@@ -256,10 +256,20 @@ async function checkPool(
   if (ties) x = x.map((v) => Math.round(v * 2) / 2);
   const dOut = randomArray(rng, allocated * C * OH * OW);
   const xs = x.subarray(0, N * C * H * W), dOuts = dOut.subarray(0, N * C * OH * OW);
-  const d = { C, H, W, PH, PW, SH: s.strideH, SW: s.strideW, ignoreBorder: s.ignoreBorder };
+  const d = {
+    C,
+    H,
+    W,
+    PH,
+    PW,
+    SH: s.strideH,
+    SW: s.strideW,
+    ignoreBorder: s.ignoreBorder,
+    ties: s.ties,
+  };
   const tag = `N${N}/${allocated} C${C} ${H}x${W} pool ${PH}x${PW} stride ${d.SH ?? PH}x${
     d.SW ?? PW
-  } ignoreBorder=${s.ignoreBorder}`;
+  } ignoreBorder=${s.ignoreBorder} ties=${s.ties ?? "first"}`;
   if (kind === "avgpool2d") return checkAvgPool(s, d, x, dOut, allocated, tag);
   const out = new Float32Array(N * C * OH * OW);
   maxPool2dForward(out, xs, s);
@@ -741,6 +751,20 @@ export const KERNEL_CASES: readonly KernelCase[] = [
       await checkPool("maxpool2d", poolShape(2, 3, 14, 13, 3, 3, true, [2, 2]), 2, true);
       await checkPool("maxpool2d", poolShape(2, 3, 14, 13, 3, 3, false, [2, 2]), 2, true);
       await checkPool("maxpool2d", poolShape(2, 2, 9, 8, 2, 3, false, [1, 1]), 2, true);
+    },
+  },
+  {
+    op: "maxpool2d",
+    name: 'maxpool2d webgpu: ties "all" (Theano) give the gradient to every tied maximum',
+    async run() {
+      const all = (s: Pool2DShape): Pool2DShape => ({ ...s, ties: "all" });
+      await checkPool("maxpool2d", all(poolShape(2, 3, 8, 8, 2, 2, true)), 2, true);
+      await checkPool("maxpool2d", all(poolShape(2, 3, 7, 5, 3, 3, false)), 2, true);
+      // overlapping windows: a value can be a tied maximum of several
+      await checkPool("maxpool2d", all(poolShape(2, 3, 14, 13, 3, 3, true, [2, 2])), 2, true);
+      await checkPool("maxpool2d", all(poolShape(2, 3, 14, 13, 3, 3, false, [2, 2])), 2, true);
+      await checkPool("maxpool2d", all(poolShape(2, 2, 9, 8, 2, 3, false, [1, 1])), 2, true);
+      await checkPool("maxpool2d", all(poolShape(3, 2, 6, 6, 2, 2, false)), 7, true);
     },
   },
   {

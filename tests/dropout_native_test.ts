@@ -24,7 +24,7 @@ Deno.test({
       rate: 0.4,
       index: 3,
     };
-    const stage = STAGES.dropout.make(plan, { pool: null, act: null }, {
+    const stage = STAGES.dropout.make(plan, { pool: null, bias: null, act: null }, {
       blas: blas!,
       batch: 6,
       first: false,

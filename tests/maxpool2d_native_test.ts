@@ -20,7 +20,7 @@ import { act, actBack, ignore, rand } from "./_native.ts";
 
 Deno.test({
   name:
-    "native maxpool (+ activation) against cpu/maxpool2d, both modes, strides, overlapping windows, exact ties",
+    "native maxpool (+ activation) against cpu/maxpool2d, both modes, strides, overlapping windows, exact ties, both tie rules",
   ignore,
   fn() {
     const rng = new RandomState(40);
@@ -49,8 +49,10 @@ Deno.test({
       [2, 2, 7, 10, 2, 3, false, null, 3, 1],
       [1, 2, 6, 6, 2, 2, true, "relu", 1, 1],
     ];
-    for (const [N, C, H, W, ph, pw, ignoreBorder, kind, sh = ph, sw = pw] of cases) {
+    const withTies = cases.flatMap((c) => (["first", "all"] as const).map((t) => [c, t] as const));
+    for (const [[N, C, H, W, ph, pw, ignoreBorder, kind, sh = ph, sw = pw], ties] of withTies) {
       const s: MaxPool2DShape = {
+        ties,
         batch: N,
         channels: C,
         height: H,
@@ -75,6 +77,7 @@ Deno.test({
         poolW: pw,
         strideH: sh,
         strideW: sw,
+        ties,
       };
       const stage = new PoolStage(geometry, kind, N);
       const out = new Float32Array(expected.length).fill(NaN);

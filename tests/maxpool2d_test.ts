@@ -171,6 +171,52 @@ Deno.test("maxPool2d tie rule: the first maximum in row-major order gets the who
   assert.deepStrictEqual(Array.from(dx), [1, 0, 0, 0, 2, 0, 0, 0]);
 });
 
+Deno.test('maxPool2d tie rule "all" (Theano\'s MaxPoolGrad): every element equal to the maximum gets the gradient', () => {
+  const s: MaxPool2DShape = {
+    batch: 1,
+    channels: 2,
+    height: 2,
+    width: 2,
+    poolH: 2,
+    poolW: 2,
+    ignoreBorder: true,
+    ties: "all",
+  };
+  // channel 0: all equal -> every element; channel 1: [[1, 3], [3, 2]] -> both 3s
+  const x = Float64Array.of(0.5, 0.5, 0.5, 0.5, 1, 3, 3, 2);
+  const dx = new Float64Array(8);
+  maxPool2dBackward(dx, Float64Array.of(1, 2), x, s);
+  assert.deepStrictEqual(Array.from(dx), [1, 1, 1, 1, 0, 2, 2, 0]);
+  // Theano's `gx[r, c] += gz if x[r, c] == maxout` over overlapping windows (1x2, stride 1):
+  // windows [4, 4] and [4, 1] -> the first 4 gets 10, the second 10 + 20
+  const t: MaxPool2DShape = { ...s, channels: 1, height: 1, width: 3, poolH: 1, strideW: 1 };
+  const dx3 = new Float64Array(3);
+  maxPool2dBackward(dx3, Float64Array.of(10, 20), Float64Array.of(4, 4, 1), t);
+  assert.deepStrictEqual(Array.from(dx3), [10, 30, 0]);
+  // partial border windows (ignoreBorder false): a 3x3 input, ties in the last column
+  const p: MaxPool2DShape = { ...s, channels: 1, height: 3, width: 3, ignoreBorder: false };
+  const dx9 = new Float64Array(9);
+  maxPool2dBackward(
+    dx9,
+    Float64Array.of(1, 2, 3, 4),
+    Float64Array.of(0, 0, 7, 0, 0, 7, 5, 5, 5),
+    p,
+  );
+  assert.deepStrictEqual(Array.from(dx9), [1, 1, 2, 1, 1, 2, 3, 3, 4]);
+  // without ties it is the first rule
+  const r = new RandomState(7), xr = randomArray(r, 2 * 3 * 6 * 6), g = randomArray(r, 2 * 3 * 9);
+  const shape: MaxPool2DShape = { ...s, batch: 2, channels: 3, height: 6, width: 6 };
+  const [a, b] = [new Float64Array(xr.length), new Float64Array(xr.length)];
+  maxPool2dBackward(a, g, xr, { ...shape, ties: "first" });
+  maxPool2dBackward(b, g, xr, shape);
+  assert.deepStrictEqual(a, b);
+  assertThrowsWith(
+    () => maxPool2dBackward(a, g, xr, { ...shape, ties: "some" as "all" }),
+    RangeError,
+    'ties must be "first" or "all"',
+  );
+});
+
 const GRAD_SHAPES: MaxPool2DShape[] = [
   { batch: 2, channels: 3, height: 7, width: 5, poolH: 2, poolW: 3, ignoreBorder: true },
   { batch: 2, channels: 3, height: 7, width: 5, poolH: 2, poolW: 3, ignoreBorder: false },

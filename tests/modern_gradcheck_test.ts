@@ -61,7 +61,7 @@ function check(inputShape: number[], layers: Layer[], batch: number, seed: numbe
   // A bias right before a batch norm has no effect on the loss: its gradient is exactly 0.
   const beforeNorm = new Set(
     plan.layers.flatMap((l, i) =>
-      plan.layers[i + 1]?.kind === "batchnorm" && "bias" in l ? [l.bias.name] : []
+      plan.layers[i + 1]?.kind === "batchnorm" && "bias" in l && l.bias ? [l.bias.name] : []
     ),
   );
   for (const p of plan.params) {

@@ -8,6 +8,7 @@
 import type {
   BatchNormPlan,
   BatchSource,
+  BiasPlan,
   Conv2DPlan,
   DensePlan,
   DeviceDataset,
@@ -21,6 +22,7 @@ import type {
   StepResult,
 } from "../backend.ts";
 import { conv2dBackward, conv2dForward, type Conv2DShape } from "../../cpu/conv2d.ts";
+import { biasBackward, biasForward, type BiasShape } from "../../cpu/bias.ts";
 import { maxPool2dBackward, maxPool2dForward, type Pool2DShape } from "../../cpu/maxpool2d.ts";
 import { avgPool2dBackward, avgPool2dForward } from "../../cpu/avgpool2d.ts";
 import { denseBackward, denseForward, type DenseShape } from "../../cpu/dense.ts";
@@ -78,26 +80,37 @@ interface CpuLayer<P extends LayerPlan> {
   backward(layer: P, io: LayerGrads): void;
 }
 
+// A convolution without bias (`useBias: false`) runs with a zero bias; its bias gradient
+// goes to scratch.
 const conv: CpuLayer<Conv2DPlan> = {
   forward: (l, io) =>
     conv2dForward(
       io.y,
       io.x,
       io.param(l.weight.name),
-      io.param(l.bias.name),
+      l.bias ? io.param(l.bias.name) : new Float64Array(l.outShape[0]),
       convShape(l, io.count),
     ),
   backward: (l, io) =>
     conv2dBackward(
       io.dx,
       io.grad(l.weight.name),
-      io.grad(l.bias.name),
+      l.bias ? io.grad(l.bias.name) : new Float64Array(l.outShape[0]),
       io.dy,
       io.x,
       io.param(l.weight.name),
       convShape(l, io.count),
     ),
 };
+
+const bias: CpuLayer<BiasPlan> = {
+  forward: (l, io) => biasForward(io.y, io.x, io.param(l.bias.name), biasShape(l, io.count)),
+  backward: (l, io) => biasBackward(io.dx, io.grad(l.bias.name), io.dy, biasShape(l, io.count)),
+};
+
+function biasShape(l: BiasPlan, batch: number): BiasShape {
+  return { batch, channels: l.channels, positions: l.positions };
+}
 
 const dense: CpuLayer<DensePlan> = {
   forward: (l, io) =>
@@ -200,6 +213,7 @@ const softmax: CpuLayer<LayerPlan> = {
 /** Every layer kind of the plan, and the `cpu/` functions that run it. */
 const LAYERS: { [K in LayerPlan["kind"]]: CpuLayer<Extract<LayerPlan, { kind: K }>> } = {
   conv2d: conv,
+  bias,
   maxpool2d: maxPool,
   avgpool2d: avgPool,
   dense,

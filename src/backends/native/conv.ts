@@ -68,6 +68,12 @@ export interface FusedPool {
   outW: number;
   /** Backward's tie rule: `"first"` maximum (default) or `"all"` (Theano). */
   ties?: "first" | "all";
+  /**
+   * The bias is a Bias layer after the pooling (Theano's `pool(conv(x)) + b`), not the
+   * convolution's: with `ties: "all"` its gradient counts a tied window once, not once per
+   * tied input. The forward values are the same either way (rounding is monotonic).
+   */
+  biasAfterPool?: boolean;
 }
 
 /** Bytes of one chunk's im2col matrix aimed at (L2 is 1-2 MiB on current x86 cores). */
@@ -153,6 +159,8 @@ export class ConvStage {
   readonly #argmax: Int32Array;
   /** Per pooled output with `ties: "all"`: which window elements equal its maximum; else null. */
   readonly #ties: Uint32Array | null;
+  /** The bias is added after the pooling (a fused Bias layer), not by the convolution. */
+  readonly #biasAfterPool: boolean;
   readonly #dbSum: Float64Array;
   readonly #pipelined: boolean;
   readonly #pipelinedBackward: boolean;
@@ -185,6 +193,7 @@ export class ConvStage {
     wide?: boolean,
     pipelinedBackward?: boolean,
   ) {
+    this.#biasAfterPool = pool?.biasAfterPool ?? false;
     this.#pipelined = pipelined;
     this.#blas = blas;
     const { padTop: top = 0, padLeft: left = 0, padBottom = 0, padRight = 0 } = shape;
@@ -424,8 +433,9 @@ export class ConvStage {
           } else {
             for (let k = base; k < base + outP; k++) {
               const g = dPre[k];
-              // the conv's bias precedes the pooling: it gets g from every tied input
-              sum += g * scatterMax(dy, k, g, argmax, ties, PW, R);
+              const reached = scatterMax(dy, k, g, argmax, ties, PW, R);
+              // a bias before the pooling gets g from every tied input, one after it once
+              sum += this.#biasAfterPool ? g : g * reached;
             }
           }
           dbSum[o] += sum;

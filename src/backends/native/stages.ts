@@ -10,7 +10,7 @@
  *
  * @module
  */
-import type { LayerPlan, ParamSpec, Pool2DPlan } from "../../backend.ts";
+import type { BiasPlan, LayerPlan, ParamSpec, Pool2DPlan } from "../../backend.ts";
 import { dropoutBackward, dropoutForward, dropoutKey } from "../../../cpu/dropout.ts";
 import { sizeOf } from "../host.ts";
 import type { Blas } from "./blas.ts";
@@ -72,14 +72,18 @@ export interface StageContext {
 export interface Fused {
   /** A max pooling (convolution stages). */
   pool: Pool2DPlan | null;
+  /** A bias (convolution stages whose convolution has none: the tutorial's layer). */
+  bias: BiasPlan | null;
   /** An activation. */
   act: Activation;
 }
 
-type Fusable = "maxpool2d" | "activation";
+type Fusable = "maxpool2d" | "bias" | "activation";
 
-const FUSABLE: Record<Fusable, (l: LayerPlan) => boolean> = {
+/** Whether layer `l` can be absorbed by the stage of `owner`. */
+const FUSABLE: Record<Fusable, (l: LayerPlan, owner: LayerPlan) => boolean> = {
   maxpool2d: (l) => l.kind === "maxpool2d",
+  bias: (l, owner) => l.kind === "bias" && owner.kind === "conv2d" && owner.bias === null,
   activation: (l) => l.kind === "tanh" || l.kind === "sigmoid" || l.kind === "relu",
 };
 
@@ -113,10 +117,15 @@ const activationRule: StageRule<Extract<LayerPlan, { kind: "tanh" | "sigmoid" | 
 /** The table: layer kind → how it becomes a stage. */
 export const STAGES: Rules = {
   conv2d: {
-    fuses: ["maxpool2d", "activation"],
-    make(layer, { pool, act }, ctx) {
-      const [C, H, W] = layer.inShape;
-      const w = ctx.param(layer.weight), b = ctx.param(layer.bias);
+    fuses: ["maxpool2d", "bias", "activation"],
+    make(layer, { pool, bias, act }, ctx) {
+      const [C, H, W] = layer.inShape, O = layer.outShape[0];
+      const w = ctx.param(layer.weight);
+      // the conv's own bias, a fused Bias layer's (added after the pooling), or none (zeros)
+      const biasSpec = layer.bias ?? bias?.bias;
+      const b = biasSpec
+        ? ctx.param(biasSpec)
+        : { value: new Float32Array(O), grad: new Float32Array(O) };
       const op = new ConvStage(
         ctx.blas,
         {
@@ -142,6 +151,7 @@ export const STAGES: Rules = {
           outH: pool.outShape.length === 3 ? pool.outShape[1] : 1,
           outW: pool.outShape.length === 3 ? pool.outShape[2] : 1,
           ties: pool.ties,
+          biasAfterPool: bias !== null,
         },
         act,
         !ctx.first,
@@ -244,6 +254,40 @@ export const STAGES: Rules = {
       };
     },
   },
+  bias: {
+    fuses: ["activation"],
+    make(layer, { act }, ctx) {
+      const b = ctx.param(layer.bias), outSize = sizeOf(layer.outShape);
+      const C = layer.channels, P = layer.positions;
+      const dPre = new Float32Array(act ? ctx.batch * outSize : 0);
+      return {
+        outSize,
+        forward(x, out, n) {
+          for (let i = 0, k = 0; i < n; i++) {
+            for (let c = 0; c < C; c++) {
+              const bc = b.value[c];
+              for (let p = 0; p < P; p++, k++) out[k] = x[k] + bc;
+            }
+          }
+          activateInPlace(act, out, n * outSize);
+        },
+        backward(dx, dOut, _x, out, n) {
+          const g = act ? dPre : dOut;
+          activationBackward(act, g, dOut, out, n * outSize);
+          const sums = new Float64Array(C);
+          for (let i = 0, k = 0; i < n; i++) {
+            for (let c = 0; c < C; c++) {
+              let sum = 0;
+              for (let p = 0; p < P; p++) sum += g[k++];
+              sums[c] += sum;
+            }
+          }
+          b.grad.set(sums);
+          if (dx) dx.set(g.subarray(0, n * outSize));
+        },
+      };
+    },
+  },
   tanh: activationRule,
   sigmoid: activationRule,
   relu: activationRule,
@@ -271,11 +315,12 @@ export function buildStages(
   for (let i = 0; i < body.length;) {
     const layer = body[i++];
     const rule = STAGES[layer.kind] as StageRule<LayerPlan>;
-    const fused: Fused = { pool: null, act: null };
+    const fused: Fused = { pool: null, bias: null, act: null };
     for (const kind of rule.fuses) {
       const next = body[i];
-      if (!next || !FUSABLE[kind](next)) continue;
+      if (!next || !FUSABLE[kind](next, layer)) continue;
       if (kind === "maxpool2d") fused.pool = next as Pool2DPlan;
+      else if (kind === "bias") fused.bias = next as BiasPlan;
       else fused.act = next.kind as Activation;
       i++;
     }

@@ -281,6 +281,14 @@ export const specs = {
     constants: { K, P },
     groups: () => [K, 1],
   }),
+  /** out = inp + b[c] over `C` channels of `P` values per sample. */
+  biasForward: (C: number, P: number): KernelSpec => ({
+    shader: "bias_forward",
+    bindings: ["params", "inp", "b", "out"],
+    sizes: (n) => ({ inp: n * C * P, b: C, out: n * C * P }),
+    constants: { C, P },
+    groups: perElement(C * P),
+  }),
   maxPool2dForward: (d: PoolDims): KernelSpec => poolForward("maxpool2d_forward", d),
   /**
    * Windows apart (stride >= window): one invocation per window, writing the inputs it owns;

@@ -98,12 +98,13 @@ function activation(kind: "tanh" | "sigmoid" | "relu"): Lowering {
 /** Every layer kind of the plan, lowered. */
 export const LOWERINGS: { [K in LayerPlan["kind"]]: Lowering<LayerPlan & { kind: K }> } = {
   conv2d: {
-    forward: ({ layer, params, x, y, param }) => [
+    forward: ({ layer, params, x, y, param, scratch }) => [
       launch(specs.conv2dForward(convDims(layer)), {
         params,
         inp: x,
         w: param(layer.weight.name),
-        b: param(layer.bias.name),
+        // without bias: a buffer of zeros (never written; WebGPU zero-fills new buffers)
+        b: layer.bias ? param(layer.bias.name) : scratch("a zero bias", layer.outShape[0]),
         out: y,
       }),
     ],
@@ -117,7 +118,7 @@ export const LOWERINGS: { [K in LayerPlan["kind"]]: Lowering<LayerPlan & { kind:
           params,
           partial,
           out: grad(layer.weight.name),
-          outB: grad(layer.bias.name),
+          outB: layer.bias ? grad(layer.bias.name) : scratch("an unused bias gradient", d.O),
         }),
       ];
       if (dx) {
@@ -126,6 +127,32 @@ export const LOWERINGS: { [K in LayerPlan["kind"]]: Lowering<LayerPlan & { kind:
           dOut: dy!,
           w: param(layer.weight.name),
           dx,
+        }));
+      }
+      return out;
+    },
+  },
+  bias: {
+    forward: ({ layer, params, x, y, param }) => [
+      launch(specs.biasForward(layer.channels, layer.positions), {
+        params,
+        inp: x,
+        b: param(layer.bias.name),
+        out: y,
+      }),
+    ],
+    backward: ({ layer, params, dy, dx, grad, scratch }) => {
+      const C = layer.channels, P = layer.positions;
+      const out = [
+        launch(specs.biasBackward(C, P), { params, dOut: dy!, db: grad(layer.bias.name) }),
+      ];
+      // dx = dy: the forward kernel with a zero bias
+      if (dx) {
+        out.push(launch(specs.biasForward(C, P), {
+          params,
+          inp: dy!,
+          b: scratch("a zero bias", C),
+          out: dx,
         }));
       }
       return out;
