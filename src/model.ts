@@ -321,6 +321,8 @@ export class Sequential {
   readonly backendReason: string;
   readonly #exec: Executor;
   readonly #sampleSize: number;
+  /** Calls queued on the executor and not yet settled. */
+  #pending = 0;
   #disposed = false;
   /** Training steps run so far. */
   #steps = 0;
@@ -495,7 +497,7 @@ export class Sequential {
   #train(batch: BatchSource, o: StepOptions): Promise<number> {
     this.#checkTrainingBatch(batch.count, "x" in batch ? "trainStep" : "trainBatch");
     const step = { ...o, step: ++this.#optimizerSteps };
-    return this.#finish(this.#exec.trainStep(batch, step), o);
+    return this.#track(this.#finish(this.#exec.trainStep(batch, step), o));
   }
 
   /**
@@ -632,7 +634,7 @@ export class Sequential {
     for (let start = 0; start < total; start += this.plan.batchSize) {
       batches.push(source(start, Math.min(this.plan.batchSize, total - start)));
     }
-    const results = await Promise.all(batches.map((b) => this.#exec.evaluate(b)));
+    const results = await Promise.all(batches.map((b) => this.#track(this.#exec.evaluate(b))));
     let lossSum = 0, errors = 0;
     results.forEach((r, i) => {
       lossSum += r.loss * batches[i].count;
@@ -698,7 +700,9 @@ export class Sequential {
     for (let start = 0; start < b.count; start += n) {
       const count = Math.min(n, b.count - start);
       batches.push(
-        this.#exec.predict({ x: b.data.subarray(start * s, (start + count) * s), count }),
+        this.#track(
+          this.#exec.predict({ x: b.data.subarray(start * s, (start + count) * s), count }),
+        ),
       );
     }
     const out = new Float32Array(b.count * k);
@@ -727,7 +731,7 @@ export class Sequential {
    */
   async getWeights(): Promise<Record<string, Tensor>> {
     this.#check();
-    return this.#named(await this.#exec.getParams(), this.#weightSpecs);
+    return this.#named(await this.#track(this.#exec.getParams()), this.#weightSpecs);
   }
 
   /**
@@ -738,7 +742,9 @@ export class Sequential {
    */
   async setWeights(weights: Record<string, Tensor>): Promise<void> {
     this.#check();
-    await this.#exec.setParams(this.#tensors(weights, "setWeights", this.#weightSpecs));
+    await this.#track(
+      this.#exec.setParams(this.#tensors(weights, "setWeights", this.#weightSpecs)),
+    );
   }
 
   /**
@@ -753,7 +759,10 @@ export class Sequential {
   async getOptimizerState(): Promise<Record<string, Tensor>> {
     this.#check();
     const steps = this.#optimizerSteps; // at the call: steps queued after it count later
-    const out = this.#named(await this.#exec.getOptimizerState(), this.#optimizerSpecs);
+    const out = this.#named(
+      await this.#track(this.#exec.getOptimizerState()),
+      this.#optimizerSpecs,
+    );
     out.step = { shape: [1], data: Float32Array.of(steps) };
     return out;
   }
@@ -803,7 +812,7 @@ export class Sequential {
     }
     const values = this.#tensors(rest, "setOptimizerState", this.#optimizerSpecs);
     this.#optimizerSteps = steps; // at the call: the steps queued after it count from here
-    await this.#exec.setOptimizerState(values);
+    await this.#track(this.#exec.setOptimizerState(values));
   }
 
   /** Checks tensors named like the specs (names, shapes, Float32Array, finite); copies them. */
@@ -847,10 +856,24 @@ export class Sequential {
     return values;
   }
 
-  /** Frees every buffer of the model; it cannot be used afterwards. */
+  /** Counts work queued on the executor, so that {@link dispose} lets it finish first. */
+  #track<T>(work: Promise<T>): Promise<T> {
+    this.#pending++;
+    const release = () => {
+      if (--this.#pending === 0 && this.#disposed) this.#exec.dispose();
+    };
+    work.then(release, release);
+    return work;
+  }
+
+  /**
+   * Frees every buffer of the model; it cannot be used afterwards: new calls throw at once.
+   * Calls made before the dispose still complete (on every backend alike), and the buffers are
+   * freed when the last of them has.
+   */
   dispose(): void {
     if (this.#disposed) return;
     this.#disposed = true;
-    this.#exec.dispose();
+    if (this.#pending === 0) this.#exec.dispose();
   }
 }

@@ -300,3 +300,29 @@ each("stress: 250 random calls not awaited equal the same calls awaited", async 
   );
   assert.ok(disposedWhileQueued.length > 0);
 });
+
+each("a model disposed while calls are queued finishes them, then refuses new ones", async (b) => {
+  const model = await tinyModel(b), reference = await tinyModel(b);
+  try {
+    const rng = new RandomState(9);
+    const sample = model.plan.inputShape.reduce((p, d) => p * d, 1);
+    const x = floats(rng, 8 * sample), labels = Int32Array.from(rng.randint(0, 3, 8));
+    const ds = model.createDataset(new Uint8Array(8 * sample).fill(7), labels);
+    const queued = [
+      model.trainStep(x, labels, { learningRate: 0.1 }),
+      model.trainBatch(ds, 0, 8, { learningRate: 0.1 }),
+      model.predict(x),
+      model.getWeights(),
+    ];
+    model.dispose();
+    await assert.rejects(model.predict(x), /disposed/);
+    const [l1, l2, probs, weights] = await Promise.all(queued);
+    const rds = reference.createDataset(new Uint8Array(8 * sample).fill(7), labels);
+    assert.equal(l1, await reference.trainStep(x, labels, { learningRate: 0.1 }));
+    assert.equal(l2, await reference.trainBatch(rds, 0, 8, { learningRate: 0.1 }));
+    assert.deepEqual(probs, await reference.predict(x));
+    assert.deepEqual(weights, await reference.getWeights());
+  } finally {
+    reference.dispose();
+  }
+});
