@@ -4,6 +4,7 @@
  * a mismatched checkpoint, damaged checkpoint metadata, the conversion of format 2's momentum
  * velocities, and the NaN guard. Never touches the network.
  */
+import { encodeIdx } from "../src/data/idx.ts";
 import assert from "node:assert/strict";
 import { type Config, parseConfig, run, UsageError } from "../examples/lenet.ts";
 import { FORMAT, readTrainingCheckpoint } from "../examples/_training_state.ts";
@@ -11,16 +12,6 @@ import { loadCheckpoint, saveCheckpoint } from "../src/checkpoint_deno.ts";
 import type { Tensor } from "../mod.ts";
 import { RandomState } from "../src/random.ts";
 import { assertAllClose, assertRejectsWith, assertThrowsWith } from "./_assert.ts";
-
-function idx(magic: number, dims: number[], data: Uint8Array): Uint8Array {
-  const header = new DataView(new ArrayBuffer(4 + 4 * dims.length));
-  header.setUint32(0, magic);
-  dims.forEach((d, i) => header.setUint32(4 + 4 * i, d));
-  const out = new Uint8Array(header.byteLength + data.length);
-  out.set(new Uint8Array(header.buffer));
-  out.set(data, header.byteLength);
-  return out;
-}
 
 /** Ten classes, each a bright bar at its own place plus noise: learnable in an epoch or two. */
 function synthetic(count: number, seed: number) {
@@ -44,10 +35,10 @@ function synthetic(count: number, seed: number) {
 async function tinyMnist(): Promise<string> {
   const dir = await Deno.makeTempDir({ prefix: "lenet-example-" });
   const train = synthetic(720, 1), test = synthetic(200, 2);
-  await Deno.writeFile(`${dir}/train-images-idx3-ubyte`, idx(0x803, [720, 28, 28], train.images));
-  await Deno.writeFile(`${dir}/train-labels-idx1-ubyte`, idx(0x801, [720], train.labels));
-  await Deno.writeFile(`${dir}/t10k-images-idx3-ubyte`, idx(0x803, [200, 28, 28], test.images));
-  await Deno.writeFile(`${dir}/t10k-labels-idx1-ubyte`, idx(0x801, [200], test.labels));
+  await Deno.writeFile(`${dir}/train-images-idx3-ubyte`, encodeIdx([720, 28, 28], train.images));
+  await Deno.writeFile(`${dir}/train-labels-idx1-ubyte`, encodeIdx([720], train.labels));
+  await Deno.writeFile(`${dir}/t10k-images-idx3-ubyte`, encodeIdx([200, 28, 28], test.images));
+  await Deno.writeFile(`${dir}/t10k-labels-idx1-ubyte`, encodeIdx([200], test.labels));
   return dir;
 }
 

@@ -148,18 +148,21 @@ Deno.test("maxPool2d: partial border windows with ignoreBorder false (hand examp
   assert.deepStrictEqual(Array.from(out1), [9]);
 });
 
+/** Two 2x2 planes with ties: all equal, and [[1, 3], [3, 2]]. */
+const TIES: MaxPool2DShape = {
+  batch: 1,
+  channels: 2,
+  height: 2,
+  width: 2,
+  poolH: 2,
+  poolW: 2,
+  ignoreBorder: true,
+};
+const TIED = Float64Array.of(0.5, 0.5, 0.5, 0.5, 1, 3, 3, 2);
+
 Deno.test("maxPool2d tie rule: the first maximum in row-major order gets the whole gradient", () => {
-  const s: MaxPool2DShape = {
-    batch: 1,
-    channels: 2,
-    height: 2,
-    width: 2,
-    poolH: 2,
-    poolW: 2,
-    ignoreBorder: true,
-  };
+  const s = TIES, x = TIED;
   // channel 0: all equal -> element 0; channel 1: [[1, 3], [3, 2]] -> element 1 (not 2)
-  const x = Float64Array.of(0.5, 0.5, 0.5, 0.5, 1, 3, 3, 2);
   const out = new Float64Array(2);
   maxPool2dForward(out, x, s);
   assert.deepStrictEqual(Array.from(out), [0.5, 3]);
@@ -172,18 +175,8 @@ Deno.test("maxPool2d tie rule: the first maximum in row-major order gets the who
 });
 
 Deno.test('maxPool2d tie rule "all" (Theano\'s MaxPoolGrad): every element equal to the maximum gets the gradient', () => {
-  const s: MaxPool2DShape = {
-    batch: 1,
-    channels: 2,
-    height: 2,
-    width: 2,
-    poolH: 2,
-    poolW: 2,
-    ignoreBorder: true,
-    ties: "all",
-  };
+  const s: MaxPool2DShape = { ...TIES, ties: "all" }, x = TIED;
   // channel 0: all equal -> every element; channel 1: [[1, 3], [3, 2]] -> both 3s
-  const x = Float64Array.of(0.5, 0.5, 0.5, 0.5, 1, 3, 3, 2);
   const dx = new Float64Array(8);
   maxPool2dBackward(dx, Float64Array.of(1, 2), x, s);
   assert.deepStrictEqual(Array.from(dx), [1, 1, 1, 1, 0, 2, 2, 0]);

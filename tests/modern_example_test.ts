@@ -4,6 +4,7 @@
  * run that ends bit-identical to an uninterrupted one, contradicting flags refused; damaged
  * checkpoint metadata and a training file too small for a validation split refused.
  */
+import { encodeIdx } from "../src/data/idx.ts";
 import assert from "node:assert/strict";
 import { FORMAT, modernCnn, parseModernConfig, runModern } from "../examples/modern.ts";
 import type { ModernConfig } from "../examples/modern.ts";
@@ -168,25 +169,14 @@ Deno.test("modern example: --resume of a checkpoint without state exits 1 naming
   await Deno.remove(dir, { recursive: true });
 });
 
-/** An IDX file: magic, dimensions, bytes. */
-function idx(magic: number, dims: number[], data: Uint8Array): Uint8Array {
-  const header = new DataView(new ArrayBuffer(4 + 4 * dims.length));
-  header.setUint32(0, magic);
-  dims.forEach((d, i) => header.setUint32(4 + 4 * i, d));
-  const out = new Uint8Array(header.byteLength + data.length);
-  out.set(new Uint8Array(header.buffer));
-  out.set(data, header.byteLength);
-  return out;
-}
-
 Deno.test("modern example: 5 training images are refused: too few for a validation split", async () => {
   const dir = await Deno.makeTempDir({ prefix: "modern-example-" });
   for (const [name, n] of [["train", 5], ["t10k", 3]] as const) {
     await Deno.writeFile(
       `${dir}/${name}-images-idx3-ubyte`,
-      idx(0x803, [n, 28, 28], new Uint8Array(n * 784)),
+      encodeIdx([n, 28, 28], new Uint8Array(n * 784)),
     );
-    await Deno.writeFile(`${dir}/${name}-labels-idx1-ubyte`, idx(0x801, [n], new Uint8Array(n)));
+    await Deno.writeFile(`${dir}/${name}-labels-idx1-ubyte`, encodeIdx([n], new Uint8Array(n)));
   }
   const c = parseModernConfig(["--data", dir, "--backend", "cpu", "--batch-size", "1"]);
   assert.ok(c !== "help");
