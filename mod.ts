@@ -69,7 +69,6 @@ export type {
   DensePlan,
   DropoutPlan,
   LayerPlan,
-  MaxPool2DPlan,
   NetworkPlan,
   ParamSpec,
   Pool2DPlan,

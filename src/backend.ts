@@ -92,9 +92,6 @@ export interface Pool2DPlan {
   ties?: "first" | "all";
 }
 
-/** @deprecated Use {@link Pool2DPlan}. */
-export type MaxPool2DPlan = Pool2DPlan;
-
 /** `y = flatten(x) · W + b`, weight `[inFeatures, outFeatures]`, bias `[outFeatures]`. */
 export interface DensePlan {
   /** Discriminant. */
