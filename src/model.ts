@@ -20,6 +20,7 @@ import { RandomState } from "./random.ts";
 import { createCpuExecutor } from "./backends/cpu.ts";
 import { type AutoChoice, createAutoExecutor, hasFfi } from "./auto.ts";
 import { flipKernels } from "../cpu/conv2d.ts";
+import { OPTIMIZER_NAMES, OPTIMIZER_STATE, OPTIMIZERS, stateName } from "./optimizers.ts";
 import {
   checkBoolean,
   checkChoice,
@@ -435,50 +436,17 @@ export class Sequential {
   /** Checks the options once and builds the executor's step (its `step` number is set later). */
   #stepOptions(o: TrainOptions | undefined, what: string): StepOptions {
     checkOptions(o, what, true);
-    const kind = checkChoice(o?.optimizer, `${what}: optimizer`, ["sgd", "adam", "adamw"], "sgd");
+    const kind = checkChoice(o?.optimizer, `${what}: optimizer`, OPTIMIZER_NAMES, "sgd");
+    const choice = OPTIMIZERS[kind];
     const learningRate = checkNumber(
       o?.learningRate,
       `${what}: learningRate`,
       "positive",
-      kind === "sgd" ? 0.1 : 0.001,
+      choice.learningRate,
     );
     const readLoss = checkBoolean(o?.readLoss, `${what}: readLoss`, true);
     const base = { step: 0, seed: this.#seed, readLoss };
-    const adamOnly = ["beta1", "beta2", "epsilon", "weightDecay"] as const;
-    if (kind === "sgd") {
-      const given = adamOnly.filter((k) => o?.[k] !== undefined);
-      if (given.length) {
-        throw new RangeError(
-          `${what}: ${given.join(", ")}: Adam options, but the optimizer is "sgd"`,
-        );
-      }
-      const momentum = checkNumber(o?.momentum, `${what}: momentum`, "[0, 1)", 0);
-      return { ...base, optimizer: { kind: "sgd", learningRate, momentum } };
-    }
-    if (o?.momentum !== undefined) {
-      throw new RangeError(`${what}: momentum is an SGD option, but the optimizer is "${kind}"`);
-    }
-    const beta1 = checkNumber(o?.beta1, `${what}: beta1`, "[0, 1)", 0.9);
-    const beta2 = checkNumber(o?.beta2, `${what}: beta2`, "[0, 1)", 0.999);
-    const epsilon = checkNumber(o?.epsilon, `${what}: epsilon`, "positive", 1e-8);
-    const weightDecay = checkNumber(
-      o?.weightDecay,
-      `${what}: weightDecay`,
-      "non-negative",
-      kind === "adamw" ? 0.01 : 0,
-    );
-    return {
-      ...base,
-      optimizer: {
-        kind: "adam",
-        learningRate,
-        beta1,
-        beta2,
-        epsilon,
-        weightDecay,
-        decoupled: kind === "adamw",
-      },
-    };
+    return { ...base, optimizer: choice.step(o, what, learningRate) };
   }
 
   /** Batch norm in training needs two values per channel: refuse smaller batches. */
@@ -717,10 +685,9 @@ export class Sequential {
 
   /** The optimiser state's names and shapes: `<p>.m` and `<p>.v` per trained parameter. */
   get #optimizerSpecs(): ParamSpec[] {
-    return this.plan.params.flatMap((p) => [
-      { ...p, name: `${p.name}.m` },
-      { ...p, name: `${p.name}.v` },
-    ]);
+    return this.plan.params.flatMap((p) =>
+      OPTIMIZER_STATE.map((s) => ({ ...p, name: stateName(p.name, s) }))
+    );
   }
 
   /**

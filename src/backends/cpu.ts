@@ -38,11 +38,10 @@ import {
 } from "../../cpu/batchnorm.ts";
 import { softmaxForward } from "../../cpu/softmax.ts";
 import { errorCount, nllLoss, softmaxNllBackward } from "../../cpu/nll.ts";
-import { sgdMomentumUpdate, sgdUpdate } from "../../cpu/sgd.ts";
-import { adamUpdate } from "../../cpu/adam.ts";
 import type { FloatArray } from "../../cpu/types.ts";
 import { hostBatch, HostDataset, sizeOf } from "./host.ts";
 import { firstNonFinite } from "../validate.ts";
+import { hostUpdate, OPTIMIZER_STATE, stateName } from "../optimizers.ts";
 
 /** What a layer's forward and backward see: its tensors, the batch and the step. */
 interface LayerIO {
@@ -253,7 +252,7 @@ export class CpuExecutor implements Executor {
   /** Parameters and state tensors. */
   readonly #params = new Map<string, FloatArray>();
   readonly #paramGrads = new Map<string, FloatArray>();
-  /** The optimiser state: `<p>.m` and `<p>.v`. */
+  /** The optimiser state: `<p>.m` and `<p>.v` (`OPTIMIZER_STATE`). */
   readonly #moments = new Map<string, FloatArray>();
   readonly #scratch: FloatArray[] = [];
   readonly #labels: Int32Array;
@@ -274,8 +273,9 @@ export class CpuExecutor implements Executor {
     for (const p of plan.params) {
       this.#params.set(p.name, alloc(sizeOf(p.shape)));
       this.#paramGrads.set(p.name, alloc(sizeOf(p.shape)));
-      this.#moments.set(`${p.name}.m`, alloc(sizeOf(p.shape)));
-      this.#moments.set(`${p.name}.v`, alloc(sizeOf(p.shape)));
+      for (const s of OPTIMIZER_STATE) {
+        this.#moments.set(stateName(p.name, s), alloc(sizeOf(p.shape)));
+      }
     }
     for (const p of plan.state) this.#params.set(p.name, alloc(sizeOf(p.shape)));
     this.#labels = new Int32Array(n);
@@ -392,18 +392,11 @@ export class CpuExecutor implements Executor {
     const labels = this.#labels.subarray(0, count);
     const loss = nllLoss(this.#logits(count), labels, count, this.#plan.classes);
     this.#backward(count, options);
-    const o = options.optimizer;
-    for (const p of this.#plan.params) {
-      const param = this.#params.get(p.name)!, g = this.#paramGrads.get(p.name)!;
-      const m = this.#moments.get(`${p.name}.m`)!;
-      if (o.kind === "adam") {
-        adamUpdate(param, g, m, this.#moments.get(`${p.name}.v`)!, { ...o, step: options.step });
-      } else if (o.momentum > 0) {
-        sgdMomentumUpdate(param, g, m, o.learningRate, o.momentum);
-      } else {
-        sgdUpdate(param, g, o.learningRate);
-      }
-    }
+    hostUpdate(this.#plan.params, {
+      values: this.#params,
+      grads: this.#paramGrads,
+      state: this.#moments,
+    }, options);
     let paramsNonFinite = false;
     for (const p of this.#params.values()) paramsNonFinite ||= firstNonFinite(p) >= 0;
     return Promise.resolve({ loss, lossNonFinite: !Number.isFinite(loss), paramsNonFinite });

@@ -7,7 +7,8 @@
  * follows a GEMM (Conv2D [+ MaxPool2D] [+ activation], Dense [+ activation]) or a batch norm
  * (+ activation); the executor runs the stages in order, training mode in `trainStep`,
  * evaluation mode (running statistics, no dropout) in `evaluate` and `predict`. The final
- * softmax, the NLL and the optimisers are the `cpu/` loops. Every buffer is allocated once,
+ * softmax, the NLL and the optimisers are the `cpu/` loops (the optimisers through
+ * `../../optimizers.ts`, shared with the cpu executor). Every buffer is allocated once,
  * for the plan's batch size (a step allocates only small typed-array views and Promises).
  *
  * The convolution stages run their GEMMs on another thread while JavaScript works beside
@@ -27,10 +28,9 @@ import type {
 } from "../../backend.ts";
 import { softmaxForward } from "../../../cpu/softmax.ts";
 import { errorCount, nllLoss, softmaxNllBackward } from "../../../cpu/nll.ts";
-import { sgdMomentumUpdate, sgdUpdate } from "../../../cpu/sgd.ts";
-import { adamUpdate } from "../../../cpu/adam.ts";
 import { hostBatch, HostDataset, sizeOf } from "../host.ts";
 import { firstNonFinite } from "../../validate.ts";
+import { hostUpdate, OPTIMIZER_STATE, stateName } from "../../optimizers.ts";
 import { type Blas, loadBlas } from "./blas.ts";
 import { buildStages, type Run, type Stage } from "./stages.ts";
 
@@ -88,8 +88,9 @@ class NativeExecutor implements Executor {
       const size = sizeOf(p.shape);
       this.#values.set(p.name, new Float32Array(size));
       this.#paramGrads.set(p.name, new Float32Array(size));
-      this.#moments.set(`${p.name}.m`, new Float32Array(size));
-      this.#moments.set(`${p.name}.v`, new Float32Array(size));
+      for (const s of OPTIMIZER_STATE) {
+        this.#moments.set(stateName(p.name, s), new Float32Array(size));
+      }
     }
     for (const p of plan.state) this.#values.set(p.name, new Float32Array(sizeOf(p.shape)));
     this.#stages = buildStages(plan.layers, {
@@ -163,18 +164,8 @@ class NativeExecutor implements Executor {
 
   /** The optimiser's update of every trained parameter (never the state tensors). */
   #update(options: StepOptions): void {
-    const o = options.optimizer;
-    for (const p of this.#plan.params) {
-      const value = this.#values.get(p.name)!, grad = this.#paramGrads.get(p.name)!;
-      const m = this.#moments.get(`${p.name}.m`)!;
-      if (o.kind === "adam") {
-        adamUpdate(value, grad, m, this.#moments.get(`${p.name}.v`)!, { ...o, step: options.step });
-      } else if (o.momentum > 0) {
-        sgdMomentumUpdate(value, grad, m, o.learningRate, o.momentum);
-      } else {
-        sgdUpdate(value, grad, o.learningRate);
-      }
-    }
+    const tensors = { values: this.#values, grads: this.#paramGrads, state: this.#moments };
+    hostUpdate(this.#plan.params, tensors, options);
   }
 
   #load(batch: BatchSource, needLabels: boolean): number {

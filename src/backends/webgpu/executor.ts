@@ -20,13 +20,14 @@ import type {
   StepOptions,
   StepResult,
 } from "../../backend.ts";
-import { adamCorrections } from "../../../cpu/adam.ts";
+import { OPTIMIZER_STATE, type StateName, type StepKind } from "../../optimizers.ts";
 import { sizeOf } from "../host.ts";
 import { checkDevice, getDevice, scoped, upload, watch } from "./device.ts";
 import { type Dispatch, Kernel, specs } from "./kernels.ts";
 import { type Launch, type LayerContext, loweringOf } from "./layers.ts";
 import { packParams, PARAMS_SIZE, type ParamsName } from "./params.ts";
 import { GpuDataset } from "./dataset.ts";
+import { GPU_STEP_KINDS, gpuOptimizer } from "./optimizers.ts";
 
 /**
  * Creates the WebGPU executor for a plan.
@@ -106,10 +107,11 @@ class WebGpuExecutor implements Executor {
   readonly #labels: GPUBuffer;
   readonly #weights: GPUBuffer;
   readonly #weightGrads: GPUBuffer;
-  /** SGD's momentum buffer (PyTorch's) or Adam's first moment (`<p>.m`). */
-  readonly #moment1: GPUBuffer;
-  /** Adam's second moment (`<p>.v`). */
-  readonly #moment2: GPUBuffer;
+  /**
+   * The optimiser state (`OPTIMIZER_STATE`), packed like the parameters: `m` SGD's momentum
+   * buffer (PyTorch's) or Adam's first moment (`<p>.m`), `v` Adam's second moment (`<p>.v`).
+   */
+  readonly #moments: Readonly<Record<StateName, GPUBuffer>>;
   /** The state tensors (`plan.state`), packed like the parameters; never trained. */
   readonly #state: GPUBuffer;
   readonly #result: GPUBuffer;
@@ -127,8 +129,8 @@ class WebGpuExecutor implements Executor {
   #softmax!: Dispatch;
   #loss!: Dispatch;
   #backward: Dispatch[] = [];
-  #sgd: Dispatch | null = null;
-  #adam: Dispatch | null = null;
+  /** The update of each step kind (none without parameters). */
+  #updates: Partial<Record<StepKind, Dispatch>> = {};
 
   constructor(device: GPUDevice, plan: NetworkPlan) {
     this.#device = device;
@@ -159,8 +161,9 @@ class WebGpuExecutor implements Executor {
     this.#labels = floats("the labels", n);
     this.#weights = floats("the parameters", total);
     this.#weightGrads = floats("the parameter gradients", total);
-    this.#moment1 = floats("the velocities (first moments)", total);
-    this.#moment2 = floats("the second moments", total);
+    const moments = {} as Record<StateName, GPUBuffer>;
+    for (const s of OPTIMIZER_STATE) moments[s] = floats(`the optimizer state <p>.${s}`, total);
+    this.#moments = moments;
     this.#state = floats("the state tensors", state.total);
     this.#result = floats("the loss", 2);
     this.#flag = floats("the non-finite flag", 1);
@@ -249,19 +252,16 @@ class WebGpuExecutor implements Executor {
       },
       { spec: specs.nllLoss(plan.classes), bindings: { params: u, z: logits, labels, result } },
     ];
-    if (this.#paramCount > 0) {
-      const g = this.#weightGrads, p = this.#weights, flag = this.#flag;
-      others.push(
-        {
-          spec: specs.sgdUpdate(this.#paramCount),
-          bindings: { params: u, g, p, v: this.#moment1, result, flag },
-        },
-        {
-          spec: specs.adamUpdate(this.#paramCount),
-          bindings: { params: u, g, p, m: this.#moment1, v: this.#moment2, result, flag },
-        },
-      );
-    }
+    const kinds = this.#paramCount > 0 ? GPU_STEP_KINDS : [];
+    const buffers = {
+      params: u,
+      g: this.#weightGrads,
+      p: this.#weights,
+      state: this.#moments,
+      result,
+      flag: this.#flag,
+    };
+    for (const kind of kinds) others.push(gpuOptimizer(kind).launch(buffers, this.#paramCount));
     const all = [...forwardTrain, ...forwardEval, ...backward, ...others];
     const cache = new Map<string, Promise<Kernel>>();
     const kernels = await Promise.all(all.map(({ spec }) => {
@@ -279,9 +279,8 @@ class WebGpuExecutor implements Executor {
     this.#forwardTrain = take(forwardTrain.length);
     this.#forwardEval = take(forwardEval.length);
     this.#backward = take(backward.length);
-    [this.#loadBytes, this.#softmax, this.#loss, this.#sgd = null, this.#adam = null] = take(
-      others.length,
-    );
+    [this.#loadBytes, this.#softmax, this.#loss] = take(3);
+    for (const kind of kinds) [this.#updates[kind]] = take(1);
   }
 
   #check(what: string): void {
@@ -353,17 +352,18 @@ class WebGpuExecutor implements Executor {
   }
 
   setOptimizerState(values: Map<string, Float32Array>): Promise<void> {
-    return this.#upload("setOptimizerState", [
-      [this.#paramSlots, this.#moment1, ".m"],
-      [this.#paramSlots, this.#moment2, ".v"],
-    ], values);
+    return this.#upload(
+      "setOptimizerState",
+      OPTIMIZER_STATE.map((s) => [this.#paramSlots, this.#moments[s], `.${s}`]),
+      values,
+    );
   }
 
   getOptimizerState(): Promise<Map<string, Float32Array>> {
-    return this.#download("getOptimizerState", [
-      [this.#paramSlots, this.#moment1, ".m", this.#paramCount],
-      [this.#paramSlots, this.#moment2, ".v", this.#paramCount],
-    ]);
+    return this.#download(
+      "getOptimizerState",
+      OPTIMIZER_STATE.map((s) => [this.#paramSlots, this.#moments[s], `.${s}`, this.#paramCount]),
+    );
   }
 
   createDataset(
@@ -484,7 +484,7 @@ class WebGpuExecutor implements Executor {
       this.#check("trainStep");
       const load = this.#load(batch, true, stepParams(options));
       const n = load.count;
-      const update = options.optimizer.kind === "adam" ? this.#adam : this.#sgd;
+      const update = this.#updates[options.optimizer.kind];
       await this.#submit("trainStep", load, (pass) => {
         for (const d of this.#forwardTrain) d.record(pass, n);
         this.#loss.record(pass, n);
@@ -542,24 +542,11 @@ class WebGpuExecutor implements Executor {
 }
 
 /**
- * The uniform block's fields of a training step: the optimiser's hyper-parameters (Adam's
- * bias corrections computed here in doubles), the seed and step of the dropout masks.
+ * The uniform block's fields of a training step: the optimiser's hyper-parameters (from its
+ * entry of `./optimizers.ts`), the seed and step of the dropout masks.
  */
 function stepParams(options: StepOptions): Partial<Record<ParamsName, number>> {
-  const o = options.optimizer, common = { seed: options.seed, step: options.step };
-  if (o.kind === "sgd") return { ...common, lr: o.learningRate, momentum: o.momentum };
-  const { c1, c2 } = adamCorrections(o.beta1, o.beta2, options.step);
-  return {
-    ...common,
-    lr: o.learningRate,
-    beta1: o.beta1,
-    beta2: o.beta2,
-    oneMinusBeta1: 1 - o.beta1,
-    oneMinusBeta2: 1 - o.beta2,
-    epsilon: o.epsilon,
-    l2: o.decoupled ? 0 : o.weightDecay,
-    decay: o.decoupled ? 1 - o.learningRate * o.weightDecay : 1,
-    c1,
-    c2,
-  };
+  const o = options.optimizer;
+  const common = { seed: options.seed, step: options.step };
+  return { ...common, ...gpuOptimizer(o.kind).uniforms(o, options.step) };
 }
