@@ -9,19 +9,17 @@
 // The non-finite check is sgd_update.wgsl's: a non-finite updated p[k] sets bit 2 of
 // `flag`, a non-finite loss (result[0]) bit 1.
 // Letters: SIZE values (arrayLength of p).
-// Bindings: 0 params (lr, beta1, beta2, one_minus_beta1/2, epsilon, l2, decay, c1, c2), 1 g [SIZE],
-//   2 p [SIZE], 3 m [SIZE], 4 v [SIZE] (all three updated), 5 result [2] (f32: the step's
-//   loss, read), 6 flag (u32, atomically or-ed).
 // CPU twins: adamUpdate in cpu/adam.ts; firstNonFinite in src/validate.ts.
 // Dispatch: one invocation per value, linear index over (x, z) workgroups of 64.
 
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> g: array<f32>;
-@group(0) @binding(2) var<storage, read_write> p: array<f32>;
-@group(0) @binding(3) var<storage, read_write> m: array<f32>;
-@group(0) @binding(4) var<storage, read_write> v: array<f32>;
-@group(0) @binding(5) var<storage, read> result: array<f32, 2>;
-@group(0) @binding(6) var<storage, read_write> flag: atomic<u32>;
+@group(0) @binding(0) var<uniform> params: Params; // lr, beta1, beta2, one_minus_beta1/2,
+                                                   // epsilon, l2, decay, c1, c2
+@group(0) @binding(1) var<storage, read> g: array<f32>; // [SIZE]
+@group(0) @binding(2) var<storage, read_write> p: array<f32>; // [SIZE], updated
+@group(0) @binding(3) var<storage, read_write> m: array<f32>; // [SIZE], updated
+@group(0) @binding(4) var<storage, read_write> v: array<f32>; // [SIZE], updated
+@group(0) @binding(5) var<storage, read> result: array<f32, 2>; // [0]: the step's loss, read
+@group(0) @binding(6) var<storage, read_write> flag: atomic<u32>; // atomically or-ed
 
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,

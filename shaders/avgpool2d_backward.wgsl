@@ -3,7 +3,6 @@
 //   dx[n,c,p,q] = sum_{windows (y,x) containing (p,q)} dOut[n,c,y,x] / count(y,x)
 // Letters: N batch (params.count), C channels, H x W input, PH x PW window, SH x SW stride,
 //   OH x OW output; count(y,x) = values of the window inside the input.
-// Bindings: 0 params (count), 1 dOut [N,C,OH,OW], 2 dx [N,C,H,W] (overwritten).
 // CPU twin: avgPool2dBackward in cpu/avgpool2d.ts.
 // Dispatch: one invocation per input, gathering from its windows in row-major order (no
 //   atomics; the CPU twin's order of additions). Linear index over (x, z) workgroups of 64.
@@ -18,9 +17,9 @@ override SW: u32;
 override OH: u32;
 override OW: u32;
 
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> dOut: array<f32>;
-@group(0) @binding(2) var<storage, read_write> dx: array<f32>;
+@group(0) @binding(0) var<uniform> params: Params; // count
+@group(0) @binding(1) var<storage, read> dOut: array<f32>; // [N,C,OH,OW]
+@group(0) @binding(2) var<storage, read_write> dx: array<f32>; // [N,C,H,W], overwritten
 
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,

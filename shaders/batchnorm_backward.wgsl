@@ -3,9 +3,6 @@
 //   dBeta[c]  = sum dOut;   dGamma[c] = sum dOut * xhat
 //   dx        = gamma[c] * saveInvStd[c] / M * (M * dOut - dBeta[c] - xhat * dGamma[c])
 // Letters: N batch (params.count), C channels, P positions per channel and sample.
-// Bindings: 0 params (count), 1 dOut [N,C,P], 2 x [N,C,P], 3 gamma [C], 4 saveMean [C],
-//   5 saveInvStd [C] (from batchnorm_forward_train.wgsl), 6 dGamma [C], 7 dBeta [C],
-//   8 dx [N,C,P] (all three overwritten).
 // CPU twin: batchNormBackward in cpu/batchnorm.ts.
 // Dispatch: one workgroup of 256 per channel; both sums are added in a fixed tree order in
 //   workgroup memory (deterministic), then every invocation writes its share of dx.
@@ -13,15 +10,15 @@
 override C: u32;
 override P: u32;
 
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> dOut: array<f32>;
-@group(0) @binding(2) var<storage, read> x: array<f32>;
-@group(0) @binding(3) var<storage, read> gamma: array<f32>;
-@group(0) @binding(4) var<storage, read> saveMean: array<f32>;
-@group(0) @binding(5) var<storage, read> saveInvStd: array<f32>;
-@group(0) @binding(6) var<storage, read_write> dGamma: array<f32>;
-@group(0) @binding(7) var<storage, read_write> dBeta: array<f32>;
-@group(0) @binding(8) var<storage, read_write> dx: array<f32>;
+@group(0) @binding(0) var<uniform> params: Params; // count
+@group(0) @binding(1) var<storage, read> dOut: array<f32>; // [N,C,P]
+@group(0) @binding(2) var<storage, read> x: array<f32>; // [N,C,P]
+@group(0) @binding(3) var<storage, read> gamma: array<f32>; // [C]
+@group(0) @binding(4) var<storage, read> saveMean: array<f32>; // [C]
+@group(0) @binding(5) var<storage, read> saveInvStd: array<f32>; // [C], from the forward
+@group(0) @binding(6) var<storage, read_write> dGamma: array<f32>; // [C], overwritten
+@group(0) @binding(7) var<storage, read_write> dBeta: array<f32>; // [C], overwritten
+@group(0) @binding(8) var<storage, read_write> dx: array<f32>; // [N,C,P], overwritten
 
 var<workgroup> partial: array<vec2f, 256>;
 

@@ -6,8 +6,6 @@
 //   runMean[c] = (1 - MOMENTUM) * runMean[c] + MOMENTUM * mean
 //   runVar[c]  = (1 - MOMENTUM) * runVar[c]  + MOMENTUM * var * M / (M - 1)   (M > 1)
 // Letters: N batch (params.count), C channels, P positions per channel and sample (H*W, or 1).
-// Bindings: 0 params (count), 1 x [N,C,P], 2 gamma [C], 3 beta [C], 4 runMean [C],
-//   5 runVar [C] (both updated), 6 saveMean [C], 7 saveInvStd [C], 8 y [N,C,P] (written).
 // CPU twin: batchNormForwardTrain in cpu/batchnorm.ts.
 // Dispatch: one workgroup of 256 per channel; invocation lid sums values lid, lid+256, ...
 //   and the 256 partial sums are added as a tree in workgroup memory: a fixed order, so the
@@ -18,15 +16,15 @@ override P: u32;
 override EPSILON: f32;
 override MOMENTUM: f32;
 
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> gamma: array<f32>;
-@group(0) @binding(3) var<storage, read> beta: array<f32>;
-@group(0) @binding(4) var<storage, read_write> runMean: array<f32>;
-@group(0) @binding(5) var<storage, read_write> runVar: array<f32>;
-@group(0) @binding(6) var<storage, read_write> saveMean: array<f32>;
-@group(0) @binding(7) var<storage, read_write> saveInvStd: array<f32>;
-@group(0) @binding(8) var<storage, read_write> y: array<f32>;
+@group(0) @binding(0) var<uniform> params: Params; // count
+@group(0) @binding(1) var<storage, read> x: array<f32>; // [N,C,P]
+@group(0) @binding(2) var<storage, read> gamma: array<f32>; // [C]
+@group(0) @binding(3) var<storage, read> beta: array<f32>; // [C]
+@group(0) @binding(4) var<storage, read_write> runMean: array<f32>; // [C], updated
+@group(0) @binding(5) var<storage, read_write> runVar: array<f32>; // [C], updated
+@group(0) @binding(6) var<storage, read_write> saveMean: array<f32>; // [C], written
+@group(0) @binding(7) var<storage, read_write> saveInvStd: array<f32>; // [C], written
+@group(0) @binding(8) var<storage, read_write> y: array<f32>; // [N,C,P], written
 
 var<workgroup> partial: array<f32, 256>;
 

@@ -2,7 +2,6 @@
 //   db[k] = sum_{n,p} dOut[n,k,p]
 // Letters: N batch (params.count), K channels (conv: output maps; dense: output features),
 //   P positions per channel (conv: OH*OW; dense: 1).
-// Bindings: 0 params (count), 1 dOut [N,K,P], 2 db [K] (overwritten).
 // CPU twin: the db part of conv2dBackward (cpu/conv2d.ts), of denseBackward (cpu/dense.ts)
 //   and biasBackward (cpu/bias.ts).
 // Dispatch: one workgroup per k; its 64 invocations split the sum and add their partial sums
@@ -11,9 +10,9 @@
 override K: u32;
 override P: u32;
 
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> dOut: array<f32>;
-@group(0) @binding(2) var<storage, read_write> db: array<f32>;
+@group(0) @binding(0) var<uniform> params: Params; // count
+@group(0) @binding(1) var<storage, read> dOut: array<f32>; // [N,K,P]
+@group(0) @binding(2) var<storage, read_write> db: array<f32>; // [K], overwritten
 
 var<workgroup> partial: array<f32, 64>;
 

@@ -1,7 +1,6 @@
 // bias_forward.wgsl: a per-channel bias added to every value of its channel.
 //   out[n,c,p] = in[n,c,p] + b[c]
 // Letters: N batch (params.count), C channels, P values per channel of one sample.
-// Bindings: 0 params (count), 1 in [N,C,P], 2 b [C], 3 out [N,C,P].
 // CPU twin: biasForward in cpu/bias.ts. (Its backward: dx = dOut is this kernel with a zero
 //   bias; db is bias_backward.wgsl.)
 // Dispatch: one invocation per value, linear index over (x, z) workgroups of 64.
@@ -9,10 +8,10 @@
 override C: u32;
 override P: u32;
 
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> inp: array<f32>;
-@group(0) @binding(2) var<storage, read> b: array<f32>;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+@group(0) @binding(0) var<uniform> params: Params; // count
+@group(0) @binding(1) var<storage, read> inp: array<f32>; // [N,C,P]
+@group(0) @binding(2) var<storage, read> b: array<f32>; // [C]
+@group(0) @binding(3) var<storage, read_write> out: array<f32>; // [N,C,P]
 
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,

@@ -5,7 +5,6 @@
 // Letters: N batch (params.count), C input channels, H x W input, O output channels,
 //   KH x KW kernel, SH x SW stride, PT / PL zero rows above / columns left of the input,
 //   OH = floor((H+PT+PB-KH)/SH)+1, OW likewise (PB, PR implied). NCHW, row-major.
-// Bindings: 0 params (count), 1 dOut [N,O,OH,OW], 2 w [O,C,KH,KW], 3 dx [N,C,H,W] (overwritten).
 // CPU twin: the dx part of conv2dBackward in cpu/conv2d.ts.
 // Dispatch: register-tiled (see conv2d_forward.wgsl). Each invocation computes a Row: 4 input
 //   channels x 12 consecutive columns q0..q0+11 of one row p of one image. The 64 invocations
@@ -34,10 +33,10 @@ override SW: u32 = 1u;
 override PT: u32 = 0u;
 override PL: u32 = 0u;
 
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> dOut: array<f32>;
-@group(0) @binding(2) var<storage, read> w: array<f32>;
-@group(0) @binding(3) var<storage, read_write> dx: array<f32>;
+@group(0) @binding(0) var<uniform> params: Params; // count
+@group(0) @binding(1) var<storage, read> dOut: array<f32>; // [N,O,OH,OW]
+@group(0) @binding(2) var<storage, read> w: array<f32>; // [O,C,KH,KW]
+@group(0) @binding(3) var<storage, read_write> dx: array<f32>; // [N,C,H,W], overwritten
 
 // dx columns q0+k, k = 0..11, each a vec4f over channels c0..c0+3.
 struct Row {

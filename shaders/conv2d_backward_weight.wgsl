@@ -6,13 +6,12 @@
 //   (0 outside the input)
 //   partial[s,O*C*KH*KW + o] = sum_{n in slice s, y, x} dOut[n,o,y,x]
 //   dw[o,c,i,j] = sum_s partial[s,o,c,i,j],  db[o] = sum_s partial[s,O*C*KH*KW + o]
+//   (the slices s past the batch: partial[s,...] = 0)
 // Letters: N batch (params.count), C input channels, H x W input, O output channels,
 //   KH x KW kernel, SH x SW stride, PT / PL zero rows above / columns left of the input,
 //   OH = floor((H+PT+PB-KH)/SH)+1, OW likewise (PB, PR implied), S batch slices of
 //   ceil(N/S) images. NCHW. Padding: loads outside the input are masked to 0 (the override
 //   expressions fold, so a valid convolution runs the code it ran before padding existed).
-// Bindings: 0 params (count), 1 dOut [N,O,OH,OW], 2 in [N,C,H,W],
-//   3 partial [S, O*C*KH*KW + O] (overwritten; slices past the batch get zeros).
 // CPU twin: the dw and db parts of conv2dBackward in cpu/conv2d.ts (with split_sum.wgsl).
 // Dispatch: register-tiled (see conv2d_forward.wgsl): each invocation owns one (c, i, block
 //   of JB kernel columns j0..j0+JB-1) and a Tile of OB output channels x those JB columns,
@@ -48,10 +47,10 @@ override OB: u32 = 10u; // output channels per invocation: 10 or 8
 override S: u32; // batch slices
 override WG: u32; // invocations per workgroup
 
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> dOut: array<f32>;
-@group(0) @binding(2) var<storage, read> inp: array<f32>;
-@group(0) @binding(3) var<storage, read_write> partial: array<f32>;
+@group(0) @binding(0) var<uniform> params: Params; // count
+@group(0) @binding(1) var<storage, read> dOut: array<f32>; // [N,O,OH,OW]
+@group(0) @binding(2) var<storage, read> inp: array<f32>; // [N,C,H,W]
+@group(0) @binding(3) var<storage, read_write> partial: array<f32>; // [S,O*C*KH*KW+O], overwritten
 
 // 10 rows r (output channels) x 5 columns (kernel columns): lr holds columns 0-3, hr column 4.
 struct Tile {

@@ -4,7 +4,6 @@
 //   KH x KW kernel, SH x SW stride, PT / PL zero rows above / columns left of the input,
 //   OH = floor((H+PT+PB-KH)/SH)+1, OW likewise (the bottom/right padding PB, PR are implied
 //   by OH, OW). NCHW, row-major.
-// Bindings: 0 params (count), 1 in [N,C,H,W], 2 w [O,C,KH,KW], 3 b [O], 4 out [N,O,OH,OW].
 // CPU twin: conv2dForward in cpu/conv2d.ts.
 // Dispatch: register-tiled for CPU-like adapters (llvmpipe: lanes of 8 invocations, a load
 //   that differs per invocation costs one load per lane, a uniform one a single load).
@@ -34,11 +33,11 @@ override SW: u32 = 1u;
 override PT: u32 = 0u;
 override PL: u32 = 0u;
 
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> inp: array<f32>;
-@group(0) @binding(2) var<storage, read> w: array<f32>;
-@group(0) @binding(3) var<storage, read> b: array<f32>;
-@group(0) @binding(4) var<storage, read_write> out: array<f32>;
+@group(0) @binding(0) var<uniform> params: Params; // count
+@group(0) @binding(1) var<storage, read> inp: array<f32>; // [N,C,H,W]
+@group(0) @binding(2) var<storage, read> w: array<f32>; // [O,C,KH,KW]
+@group(0) @binding(3) var<storage, read> b: array<f32>; // [O]
+@group(0) @binding(4) var<storage, read_write> out: array<f32>; // [N,O,OH,OW]
 
 // The weights of output channels o0..o0+3 at offset k of a channel's [C,KH,KW] block
 // (channels past O read the last weight; their sums are dropped).

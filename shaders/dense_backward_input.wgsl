@@ -1,7 +1,6 @@
 // dense_backward_input.wgsl: gradient of a fully connected layer w.r.t. its input.
 //   dx[n,i] = sum_j dOut[n,j] * w[i,j]
 // Letters: N batch (params.count), I input features, J output features.
-// Bindings: 0 params (count), 1 dOut [N,J], 2 w [I,J], 3 dx [N,I] (overwritten).
 // CPU twin: the dx part of denseBackward in cpu/dense.ts.
 // Dispatch: register-tiled GEMM for CPU-like adapters (see conv2d_forward.wgsl). Each
 //   invocation computes a Tile of 8 rows x 8 columns; the invocations of a workgroup share
@@ -13,10 +12,10 @@
 override I: u32;
 override J: u32;
 
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> dOut: array<f32>;
-@group(0) @binding(2) var<storage, read> w: array<f32>;
-@group(0) @binding(3) var<storage, read_write> dx: array<f32>;
+@group(0) @binding(0) var<uniform> params: Params; // count
+@group(0) @binding(1) var<storage, read> dOut: array<f32>; // [N,J]
+@group(0) @binding(2) var<storage, read> w: array<f32>; // [I,J]
+@group(0) @binding(3) var<storage, read_write> dx: array<f32>; // [N,I], overwritten
 
 // w[i0 .. i0+3, j], rows past I clamped (dropped).
 fn w4(i0: u32, j: u32) -> vec4f {

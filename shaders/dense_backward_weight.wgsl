@@ -1,7 +1,6 @@
 // dense_backward_weight.wgsl: gradient of a fully connected layer w.r.t. its weights.
 //   dw[i,j] = sum_n x[n,i] * dOut[n,j]
 // Letters: N batch (params.count), I input features, J output features.
-// Bindings: 0 params (count), 1 x [N,I], 2 dOut [N,J], 3 dw [I,J] (overwritten).
 // CPU twin: the dw part of denseBackward in cpu/dense.ts.
 // Dispatch: register-tiled GEMM for CPU-like adapters (see conv2d_forward.wgsl). Each
 //   invocation computes a Tile of 8 rows x 8 columns; the invocations of a workgroup share
@@ -14,10 +13,10 @@
 override I: u32;
 override J: u32;
 
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> dOut: array<f32>;
-@group(0) @binding(3) var<storage, read_write> dw: array<f32>;
+@group(0) @binding(0) var<uniform> params: Params; // count
+@group(0) @binding(1) var<storage, read> x: array<f32>; // [N,I]
+@group(0) @binding(2) var<storage, read> dOut: array<f32>; // [N,J]
+@group(0) @binding(3) var<storage, read_write> dw: array<f32>; // [I,J], overwritten
 
 // dOut[n, j0 .. j0+3], clamped to the row (columns past J are dropped).
 fn d4(n: u32, j0: u32) -> vec4f {

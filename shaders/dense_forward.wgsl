@@ -1,7 +1,6 @@
 // dense_forward.wgsl: fully connected layer, out = x . w + b.
 //   out[n,j] = b[j] + sum_i x[n,i] * w[i,j]
 // Letters: N batch (params.count), I input features, J output features.
-// Bindings: 0 params (count), 1 x [N,I], 2 w [I,J], 3 b [J], 4 out [N,J].
 // CPU twin: denseForward in cpu/dense.ts.
 // Dispatch: register-tiled GEMM for CPU-like adapters (see conv2d_forward.wgsl). Each
 //   invocation computes a Tile of 8 rows x 8 columns; the invocations of a workgroup share
@@ -13,11 +12,11 @@
 override I: u32;
 override J: u32;
 
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> w: array<f32>;
-@group(0) @binding(3) var<storage, read> b: array<f32>;
-@group(0) @binding(4) var<storage, read_write> out: array<f32>;
+@group(0) @binding(0) var<uniform> params: Params; // count
+@group(0) @binding(1) var<storage, read> x: array<f32>; // [N,I]
+@group(0) @binding(2) var<storage, read> w: array<f32>; // [I,J]
+@group(0) @binding(3) var<storage, read> b: array<f32>; // [J]
+@group(0) @binding(4) var<storage, read_write> out: array<f32>; // [N,J]
 
 // w[i, j0 .. j0+3], clamped to the row (columns past J are dropped).
 fn w4(i: u32, j0: u32) -> vec4f {

@@ -3,7 +3,6 @@
 //   key   = hash32(hash32(hash32(seed) ^ LAYER) ^ step)
 //   dx[k] = hash32(hash32(k) ^ key) >= THRESHOLD ? dOut[k] * SCALE : 0,  k < N * SIZE
 // Letters: as dropout_forward.wgsl.
-// Bindings: 0 params (count, seed, step), 1 dOut [N,SIZE], 2 dx [N,SIZE] (overwritten).
 // CPU twin: dropoutBackward in cpu/dropout.ts.
 // Dispatch: one invocation per value, linear index over (x, z) workgroups of 64.
 
@@ -12,9 +11,9 @@ override LAYER: u32;
 override THRESHOLD: u32;
 override SCALE: f32;
 
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> dOut: array<f32>;
-@group(0) @binding(2) var<storage, read_write> dx: array<f32>;
+@group(0) @binding(0) var<uniform> params: Params; // count, seed, step
+@group(0) @binding(1) var<storage, read> dOut: array<f32>; // [N,SIZE]
+@group(0) @binding(2) var<storage, read_write> dx: array<f32>; // [N,SIZE], overwritten
 
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,

@@ -6,7 +6,6 @@
 // Evaluation mode compiles the same kernel with THRESHOLD 0 and SCALE 1: the identity.
 // Letters: N batch (params.count), SIZE values per sample; LAYER the layer's index in the
 //   plan; THRESHOLD = dropoutThreshold(rate), SCALE = dropoutScale(rate).
-// Bindings: 0 params (count, seed, step), 1 inp [N,SIZE], 2 out [N,SIZE].
 // CPU twin: dropoutForward (and dropoutKey, dropoutKeep) in cpu/dropout.ts.
 // Dispatch: one invocation per value, linear index over (x, z) workgroups of 64.
 
@@ -15,9 +14,9 @@ override LAYER: u32;
 override THRESHOLD: u32;
 override SCALE: f32;
 
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> inp: array<f32>;
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+@group(0) @binding(0) var<uniform> params: Params; // count, seed, step
+@group(0) @binding(1) var<storage, read> inp: array<f32>; // [N,SIZE]
+@group(0) @binding(2) var<storage, read_write> out: array<f32>; // [N,SIZE]
 
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,

@@ -5,7 +5,9 @@
  * (`src/backends/webgpu/params.ts`, which also packs the block on the host), then the helpers
  * of `shaders/_prelude.wgsl`; and the optional parts `shaders/_<part>.wgsl` (e.g. `_tile8.wgsl`,
  * the GEMM register tile), prepended after the prelude to the kernels whose header has the
- * line `// Include: _<part>.wgsl`.
+ * line `// Include: _<part>.wgsl`; and each kernel's binding names, in binding order, read from its
+ * `@group(0) @binding(N) var<...> name: ...` declarations (the one place they are spelled:
+ * the kernel specs and `Kernel.bind` use the generated `SHADER_BINDINGS`).
  *
  *   deno task embed            # rewrite the file
  *   deno task embed --check    # exit 1 if it is out of date
@@ -69,6 +71,44 @@ export async function readPrelude(): Promise<string> {
 }
 
 /**
+ * A kernel's binding names, in binding order, from its `@group(0) @binding(N) var<...> name:`
+ * declarations (comments ignored). Binding 0 must be `params`, the uniform block of every
+ * kernel, and the numbers must run 0, 1, 2, ... with no gap or repeat.
+ *
+ * @param name The kernel, for messages.
+ * @param code Its WGSL source.
+ * @returns The names, index = binding.
+ * @throws {Error} Naming the file if a declaration is not in that form or the numbers are off.
+ */
+export function bindingsOf(name: string, code: string): string[] {
+  const names: string[] = [];
+  const lines = code.split("\n");
+  for (const [i, full] of lines.entries()) {
+    const line = full.replace(/\/\/.*$/, "");
+    if (!line.includes("@binding")) continue;
+    const m = line.match(/^\s*@group\(0\)\s*@binding\((\d+)\)\s*var(?:<[^>]*>)?\s+(\w+)\s*:/);
+    if (!m) {
+      throw new Error(
+        `shaders/${name}.wgsl:${i + 1}: declare a binding as ` +
+          "`@group(0) @binding(N) var<...> name: T`",
+      );
+    }
+    const n = Number(m[1]);
+    if (n !== names.length) {
+      throw new Error(
+        `shaders/${name}.wgsl:${i + 1}: binding ${n} of "${m[2]}" should be ${names.length} ` +
+          "(declare bindings in order, from 0, with no gap)",
+      );
+    }
+    names.push(m[2]);
+  }
+  if (names[0] !== "params") {
+    throw new Error(`shaders/${name}.wgsl: binding 0 must be \`var<uniform> params: Params\``);
+  }
+  return names;
+}
+
+/**
  * The text of `shaders.ts` for the given kernels.
  *
  * @param shaders Name and source pairs.
@@ -100,6 +140,22 @@ export function render(
   );
   // The layout deno fmt keeps: the key, then the long string on its own line.
   for (const [name, code] of shaders) lines.push(`  ${name}:`, `    ${JSON.stringify(code)},`);
+  lines.push(
+    "} as const;",
+    "",
+    "/**",
+    " * Every kernel's binding names, in binding order (index = `@binding`), as its WGSL `var`s",
+    " * declare them: `Kernel.bind` takes a buffer for each, by name.",
+    " */",
+    "export const SHADER_BINDINGS = {",
+  );
+  for (const [name, code] of shaders) {
+    const names = bindingsOf(name, code).map((n) => JSON.stringify(n));
+    // deno fmt's layout: one line where it fits in 100 columns, else one name a line.
+    const one = `  ${name}: [${names.join(", ")}],`;
+    if (one.length <= 100) lines.push(one);
+    else lines.push(`  ${name}: [`, ...names.map((n) => `    ${n},`), "  ],");
+  }
   lines.push("} as const;", "");
   return lines.join("\n");
 }

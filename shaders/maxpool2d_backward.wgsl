@@ -6,8 +6,6 @@
 //   TIES = 1: dx[n,c,p,q] = sum_{(y,x): window (y,x) holds (p,q), in = its max} dOut[n,c,y,x]
 // Letters: N batch (params.count), C channels, H x W input, PH x PW window, SH x SW stride,
 //   OH x OW output (see maxpool2d_forward.wgsl).
-// Bindings: 0 params (count), 1 dOut [N,C,OH,OW], 2 in [N,C,H,W] (forward input),
-//   3 dx [N,C,H,W] (overwritten).
 // CPU twin: maxPool2dBackward in cpu/maxpool2d.ts.
 // Dispatch, deterministic and without atomics, in one of two ways (maxPool2dBackward in
 //   src/backends/webgpu/kernels.ts picks the same one):
@@ -31,10 +29,10 @@ override OH: u32;
 override OW: u32;
 override TIES: u32; // 0: the first maximum, 1: all of them
 
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> dOut: array<f32>;
-@group(0) @binding(2) var<storage, read> inp: array<f32>;
-@group(0) @binding(3) var<storage, read_write> dx: array<f32>;
+@group(0) @binding(0) var<uniform> params: Params; // count
+@group(0) @binding(1) var<storage, read> dOut: array<f32>; // [N,C,OH,OW]
+@group(0) @binding(2) var<storage, read> inp: array<f32>; // [N,C,H,W], the forward input
+@group(0) @binding(3) var<storage, read_write> dx: array<f32>; // [N,C,H,W], overwritten
 
 // Flat index of the first maximum of window (y, xo) of the plane at `base`.
 fn argmax(base: u32, y: u32, xo: u32) -> u32 {

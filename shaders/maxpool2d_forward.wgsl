@@ -5,7 +5,6 @@
 //   OH x OW output (poolOutputSize in cpu/maxpool2d.ts: ignoreBorder drops partial windows,
 //   else they are kept). The first maximum in row-major order is taken (strict >), as the
 //   backward pass assumes.
-// Bindings: 0 params (count), 1 in [N,C,H,W], 2 out [N,C,OH,OW].
 // CPU twin: maxPool2dForward in cpu/maxpool2d.ts.
 // Dispatch: one invocation per output, linear index over (x, z) workgroups of 64.
 
@@ -19,9 +18,9 @@ override SW: u32;
 override OH: u32;
 override OW: u32;
 
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> inp: array<f32>;
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+@group(0) @binding(0) var<uniform> params: Params; // count
+@group(0) @binding(1) var<storage, read> inp: array<f32>; // [N,C,H,W]
+@group(0) @binding(2) var<storage, read_write> out: array<f32>; // [N,C,OH,OW]
 
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,

@@ -3,18 +3,16 @@
 //   result[0] = (1/N) sum_n (max_n + log sum_k exp(z[n,k] - max_n) - z[n,label[n]])
 //   result[1] = #{n : argmax_k z[n,k] != label[n]}   (first maximum wins, strict >)
 // Letters: N batch (params.count), CLASSES values per row.
-// Bindings: 0 params (count), 1 z [N,CLASSES] (logits), 2 labels [N] (u32),
-//   3 result [2] (f32: mean loss, error count).
 // CPU twins: nllLoss and errorCount in cpu/nll.ts.
 // Dispatch: ONE workgroup of 64; each invocation takes rows lid, lid+64, ..., then the
 //   partial sums are added in workgroup memory (a fixed order: deterministic).
 
 override CLASSES: u32;
 
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> z: array<f32>;
-@group(0) @binding(2) var<storage, read> labels: array<u32>;
-@group(0) @binding(3) var<storage, read_write> result: array<f32, 2>;
+@group(0) @binding(0) var<uniform> params: Params; // count
+@group(0) @binding(1) var<storage, read> z: array<f32>; // [N,CLASSES], logits
+@group(0) @binding(2) var<storage, read> labels: array<u32>; // [N]
+@group(0) @binding(3) var<storage, read_write> result: array<f32, 2>; // mean loss, error count
 
 var<workgroup> loss: array<f32, 64>;
 var<workgroup> errors: array<u32, 64>;

@@ -8,18 +8,15 @@
 // NaN comparisons away) sets bit 2 of `flag`; a non-finite loss (result[0]) sets bit 1. The
 // flag is sticky until the executor reads it back (with the loss) and clears it.
 // Letters: SIZE values (arrayLength of p).
-// Bindings: 0 params (lr, momentum), 1 g [SIZE], 2 p [SIZE] (updated), 3 v [SIZE] (the
-//   momentum buffer, updated), 4 result [2] (f32: the step's loss, read), 5 flag (u32,
-//   atomically or-ed).
 // CPU twins: sgdUpdate and sgdMomentumUpdate in cpu/sgd.ts; firstNonFinite in src/validate.ts.
 // Dispatch: one invocation per value, linear index over (x, z) workgroups of 64.
 
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> g: array<f32>;
-@group(0) @binding(2) var<storage, read_write> p: array<f32>;
-@group(0) @binding(3) var<storage, read_write> v: array<f32>;
-@group(0) @binding(4) var<storage, read> result: array<f32, 2>;
-@group(0) @binding(5) var<storage, read_write> flag: atomic<u32>;
+@group(0) @binding(0) var<uniform> params: Params; // lr, momentum
+@group(0) @binding(1) var<storage, read> g: array<f32>; // [SIZE]
+@group(0) @binding(2) var<storage, read_write> p: array<f32>; // [SIZE], updated
+@group(0) @binding(3) var<storage, read_write> v: array<f32>; // [SIZE], momentum buffer, updated
+@group(0) @binding(4) var<storage, read> result: array<f32, 2>; // [0]: the step's loss, read
+@group(0) @binding(5) var<storage, read_write> flag: atomic<u32>; // atomically or-ed
 
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,

@@ -1,15 +1,14 @@
 // sigmoid_forward.wgsl: elementwise logistic function, computed without overflow.
 //   out[k] = 1 / (1 + exp(-in[k])),  k < N * SIZE
 // Letters: N batch (params.count), SIZE values per sample.
-// Bindings: 0 params (count), 1 in [N,SIZE], 2 out [N,SIZE].
 // CPU twin: sigmoidForward in cpu/sigmoid.ts.
 // Dispatch: one invocation per value, linear index over (x, z) workgroups of 64.
 
 override SIZE: u32;
 
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> inp: array<f32>;
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+@group(0) @binding(0) var<uniform> params: Params; // count
+@group(0) @binding(1) var<storage, read> inp: array<f32>; // [N,SIZE]
+@group(0) @binding(2) var<storage, read_write> out: array<f32>; // [N,SIZE]
 
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,

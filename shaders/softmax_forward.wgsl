@@ -1,15 +1,14 @@
 // softmax_forward.wgsl: row-wise softmax, shifted by the row maximum.
 //   out[n,k] = exp(z[n,k] - max_k z[n,k]) / sum_k exp(z[n,k] - max_k z[n,k])
 // Letters: N batch (params.count), CLASSES values per row.
-// Bindings: 0 params (count), 1 z [N,CLASSES] (logits), 2 out [N,CLASSES].
 // CPU twin: softmaxForward in cpu/softmax.ts.
 // Dispatch: one invocation per row, linear index over (x, z) workgroups of 64.
 
 override CLASSES: u32;
 
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> z: array<f32>;
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+@group(0) @binding(0) var<uniform> params: Params; // count
+@group(0) @binding(1) var<storage, read> z: array<f32>; // [N,CLASSES], logits
+@group(0) @binding(2) var<storage, read_write> out: array<f32>; // [N,CLASSES]
 
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,

@@ -2,17 +2,15 @@
 // taken w.r.t. the logits (softmax and loss fused: simpler and more exact).
 //   dz[n,k] = (softmax(z[n])[k] - (k == label[n] ? 1 : 0)) / N
 // Letters: N batch (params.count), CLASSES values per row.
-// Bindings: 0 params (count), 1 z [N,CLASSES] (logits), 2 labels [N] (u32),
-//   3 dz [N,CLASSES] (overwritten).
 // CPU twin: softmaxNllBackward in cpu/nll.ts.
 // Dispatch: one invocation per row, linear index over (x, z) workgroups of 64.
 
 override CLASSES: u32;
 
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> z: array<f32>;
-@group(0) @binding(2) var<storage, read> labels: array<u32>;
-@group(0) @binding(3) var<storage, read_write> dz: array<f32>;
+@group(0) @binding(0) var<uniform> params: Params; // count
+@group(0) @binding(1) var<storage, read> z: array<f32>; // [N,CLASSES], logits
+@group(0) @binding(2) var<storage, read> labels: array<u32>; // [N]
+@group(0) @binding(3) var<storage, read_write> dz: array<f32>; // [N,CLASSES], overwritten
 
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,

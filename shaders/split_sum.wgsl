@@ -2,8 +2,6 @@
 // the first K of them into `out`, the next B into `outB` (conv: dw and db).
 //   v[k] = sum_{s<S} partial[s, k],  k < K + B;  out[k] = v[k],  outB[k] = v[K + k]
 // Letters: S slices, K + B values.
-// Bindings: 0 params (bound like in every kernel), 1 partial [S,K+B], 2 out [K],
-//   3 outB [B] (both overwritten).
 // CPU twin: the sum over the batch in the dw and db parts of conv2dBackward (cpu/conv2d.ts),
 //   whose slices conv2d_backward_weight.wgsl computes.
 // Dispatch: one invocation per value, linear index over (x, z) workgroups of 64.
@@ -12,10 +10,10 @@ override S: u32;
 override K: u32;
 override B: u32;
 
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> partial: array<f32>;
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;
-@group(0) @binding(3) var<storage, read_write> outB: array<f32>;
+@group(0) @binding(0) var<uniform> params: Params; // unused, bound like in every kernel
+@group(0) @binding(1) var<storage, read> partial: array<f32>; // [S,K+B]
+@group(0) @binding(2) var<storage, read_write> out: array<f32>; // [K], overwritten
+@group(0) @binding(3) var<storage, read_write> outB: array<f32>; // [B], overwritten
 
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,

@@ -44,7 +44,7 @@ export type KernelArg = Float32Array | Uint32Array | number;
  *
  * @param spec The kernel.
  * @param count Batch size written in the uniform block.
- * @param args Every binding of `spec` but `params`, by name: arrays are uploaded, numbers
+ * @param args Every binding of the shader but `params`, by name: arrays are uploaded, numbers
  *   allocate that many values filled with NaN (so an output the kernel forgets to write
  *   fails the test).
  * @param extra Other fields of the uniform block.

@@ -4,29 +4,28 @@
  * {@link Kernel}, a compiled pipeline that binds buffers once and records dispatches.
  *
  * Dimension letters as in `src/backend.ts`. Every kernel's binding 0 is `params`, the step's
- * uniform block (`./params.ts`); its other bindings are named in its spec, in binding order,
- * with the names of the shader's `var`s, and bound by name.
+ * uniform block (`./params.ts`). A kernel's bindings are named by its shader's `var`s alone:
+ * `shaders/embed.ts` lists them in the generated `SHADER_BINDINGS`, and the specs' `sizes` and
+ * the buffers given to {@link Kernel.bind} are checked against that list, by name.
  *
  * @module
  */
 import type { Conv2DPlan, Pool2DPlan } from "../../backend.ts";
 import { dropoutScale, dropoutThreshold } from "../../../cpu/dropout.ts";
 import { pipelineFor, type ShaderName } from "./device.ts";
-import { SHADERS } from "./shaders.ts";
+import { SHADER_BINDINGS } from "./shaders.ts";
 import { conv2dOutputSize } from "../../../cpu/conv2d.ts";
 import { poolOutputSize } from "../../../cpu/maxpool2d.ts";
 
 export { packParams, PARAMS_SIZE } from "./params.ts";
 
-/** What an op needs to run: its shader, shapes as override constants, bindings, grid. */
+/**
+ * What an op needs to run: its shader, shapes as override constants, binding sizes, grid.
+ * Its bindings are the shader's (`SHADER_BINDINGS`, generated from its `var`s).
+ */
 export interface KernelSpec {
   shader: ShaderName;
   constants: Record<string, number>;
-  /**
-   * The shader's bindings by name, in binding order: `"params"` (binding 0, the uniform
-   * block), then its buffers, named as its `var`s (checked when the kernel is compiled).
-   */
-  bindings: readonly string[];
   /**
    * The values (4 bytes each) each buffer binding needs for a batch of `count`, by name; where
    * given, {@link Kernel.bind} checks the bound ranges against it (a buffer planned for another
@@ -206,7 +205,6 @@ function poolForward(shader: "maxpool2d_forward" | "avgpool2d_forward", d: PoolD
   return {
     shader,
     constants: c,
-    bindings: ["params", "inp", "out"],
     sizes: (n) => ({ inp: n * d.C * d.H * d.W, out: n * d.C * c.OH * c.OW }),
     groups: perElement(d.C * c.OH * c.OW),
   };
@@ -216,7 +214,6 @@ function poolForward(shader: "maxpool2d_forward" | "avgpool2d_forward", d: PoolD
 export const specs = {
   loadBatch: (sample: number): KernelSpec => ({
     shader: "load_batch",
-    bindings: ["params", "bytes", "x"],
     sizes: (n) => ({ bytes: ceilDiv(n * sample + 3, 4), x: n * sample }),
     constants: { SAMPLE: sample },
     groups: perElement(sample),
@@ -228,7 +225,6 @@ export const specs = {
     return {
       shader: "conv2d_forward",
       constants: c,
-      bindings: ["params", "inp", "w", "b", "out"],
       sizes: (n) => ({ inp: n * d.C * d.H * d.W, w: weights, b: d.O, out: n * d.O * c.OH * c.OW }),
       groups: (n) => [ceilDiv(n, 64), y],
     };
@@ -239,7 +235,6 @@ export const specs = {
     const c = convConstants(d);
     return {
       shader: "conv2d_backward_input",
-      bindings: ["params", "dOut", "w", "dx"],
       sizes: (n) => ({
         dOut: n * d.O * c.OH * c.OW,
         w: d.O * d.C * d.KH * d.KW,
@@ -255,7 +250,6 @@ export const specs = {
     const c = convConstants(d);
     return {
       shader: "conv2d_backward_weight",
-      bindings: ["params", "dOut", "inp", "partial"],
       sizes: (n) => ({
         dOut: n * d.O * c.OH * c.OW,
         inp: n * d.C * d.H * d.W,
@@ -268,7 +262,6 @@ export const specs = {
   /** out[k] (k < K), then outB[k - K] (k < K + B) = sum of the S partial sums partial[s, k]. */
   splitSum: (S: number, K: number, B: number): KernelSpec => ({
     shader: "split_sum",
-    bindings: ["params", "partial", "out", "outB"],
     sizes: () => ({ partial: S * (K + B), out: K, outB: B }),
     constants: { S, K, B },
     groups: () => [ceilDiv(K + B, 64), 1],
@@ -276,7 +269,6 @@ export const specs = {
   /** db[k] = sum over batch and the P positions of channel k (dense; conv's is in its dw). */
   biasBackward: (K: number, P: number): KernelSpec => ({
     shader: "bias_backward",
-    bindings: ["params", "dOut", "db"],
     sizes: (n) => ({ dOut: n * K * P, db: K }),
     constants: { K, P },
     groups: () => [K, 1],
@@ -284,7 +276,6 @@ export const specs = {
   /** out = inp + b[c] over `C` channels of `P` values per sample. */
   biasForward: (C: number, P: number): KernelSpec => ({
     shader: "bias_forward",
-    bindings: ["params", "inp", "b", "out"],
     sizes: (n) => ({ inp: n * C * P, b: C, out: n * C * P }),
     constants: { C, P },
     groups: perElement(C * P),
@@ -300,7 +291,6 @@ export const specs = {
     return {
       shader: "maxpool2d_backward",
       constants: { ...c, TIES: d.ties === "all" ? 1 : 0 },
-      bindings: ["params", "dOut", "inp", "dx"],
       sizes: (n) => ({
         dOut: n * d.C * c.OH * c.OW,
         inp: n * d.C * d.H * d.W,
@@ -316,7 +306,6 @@ export const specs = {
     return {
       shader: "avgpool2d_backward",
       constants: c,
-      bindings: ["params", "dOut", "dx"],
       sizes: (n) => ({ dOut: n * d.C * c.OH * c.OW, dx: n * d.C * d.H * d.W }),
       groups: perElement(d.C * d.H * d.W),
     };
@@ -324,21 +313,18 @@ export const specs = {
   // The dense kernels compute 8 x 8 tiles: 64 column blocks of 8 per workgroup, y over rows.
   denseForward: (I: number, J: number): KernelSpec => ({
     shader: "dense_forward",
-    bindings: ["params", "x", "w", "b", "out"],
     sizes: (n) => ({ x: n * I, w: I * J, b: J, out: n * J }),
     constants: { I, J },
     groups: (n) => [ceilDiv(ceilDiv(J, 8), 64), ceilDiv(n, 8)],
   }),
   denseBackwardInput: (I: number, J: number): KernelSpec => ({
     shader: "dense_backward_input",
-    bindings: ["params", "dOut", "w", "dx"],
     sizes: (n) => ({ dOut: n * J, w: I * J, dx: n * I }),
     constants: { I, J },
     groups: (n) => [ceilDiv(ceilDiv(I, 8), 64), ceilDiv(n, 8)],
   }),
   denseBackwardWeight: (I: number, J: number): KernelSpec => ({
     shader: "dense_backward_weight",
-    bindings: ["params", "x", "dOut", "dw"],
     sizes: (n) => ({ x: n * I, dOut: n * J, dw: I * J }),
     constants: { I, J },
     groups: () => [ceilDiv(ceilDiv(J, 8), 64), ceilDiv(I, 8)],
@@ -349,7 +335,6 @@ export const specs = {
     size: number,
   ): KernelSpec => ({
     shader: `${kind}_${direction}`,
-    bindings: direction === "forward" ? ["params", "inp", "out"] : ["params", "dOut", "y", "dx"],
     sizes: (n): Record<string, number> =>
       direction === "forward"
         ? { inp: n * size, out: n * size }
@@ -375,7 +360,6 @@ export const specs = {
       THRESHOLD: mode === "train" ? dropoutThreshold(rate) : 0,
       SCALE: mode === "train" ? dropoutScale(rate) : 1,
     },
-    bindings: direction === "forward" ? ["params", "inp", "out"] : ["params", "dOut", "dx"],
     sizes: (n): Record<string, number> =>
       direction === "forward" ? { inp: n * size, out: n * size } : { dOut: n * size, dx: n * size },
     groups: perElement(size),
@@ -384,17 +368,6 @@ export const specs = {
   batchNormForwardTrain: (C: number, P: number, epsilon: number, momentum: number): KernelSpec => ({
     shader: "batchnorm_forward_train",
     constants: { C, P, EPSILON: epsilon, MOMENTUM: momentum },
-    bindings: [
-      "params",
-      "x",
-      "gamma",
-      "beta",
-      "runMean",
-      "runVar",
-      "saveMean",
-      "saveInvStd",
-      "y",
-    ],
     sizes: (n) => ({
       x: n * C * P,
       gamma: C,
@@ -410,7 +383,6 @@ export const specs = {
   batchNormForwardEval: (C: number, P: number, epsilon: number): KernelSpec => ({
     shader: "batchnorm_forward_eval",
     constants: { C, P, EPSILON: epsilon },
-    bindings: ["params", "x", "gamma", "beta", "runMean", "runVar", "y"],
     sizes: (n) => ({ x: n * C * P, gamma: C, beta: C, runMean: C, runVar: C, y: n * C * P }),
     groups: perElement(C * P),
   }),
@@ -418,17 +390,6 @@ export const specs = {
   batchNormBackward: (C: number, P: number): KernelSpec => ({
     shader: "batchnorm_backward",
     constants: { C, P },
-    bindings: [
-      "params",
-      "dOut",
-      "x",
-      "gamma",
-      "saveMean",
-      "saveInvStd",
-      "dGamma",
-      "dBeta",
-      "dx",
-    ],
     sizes: (n) => ({
       dOut: n * C * P,
       x: n * C * P,
@@ -443,28 +404,24 @@ export const specs = {
   }),
   softmaxForward: (classes: number): KernelSpec => ({
     shader: "softmax_forward",
-    bindings: ["params", "z", "out"],
     sizes: (n) => ({ z: n * classes, out: n * classes }),
     constants: { CLASSES: classes },
     groups: perElement(1),
   }),
   softmaxNllBackward: (classes: number): KernelSpec => ({
     shader: "softmax_nll_backward",
-    bindings: ["params", "z", "labels", "dz"],
     sizes: (n) => ({ z: n * classes, labels: n, dz: n * classes }),
     constants: { CLASSES: classes },
     groups: perElement(1),
   }),
   nllLoss: (classes: number): KernelSpec => ({
     shader: "nll_loss",
-    bindings: ["params", "z", "labels", "result"],
     sizes: (n) => ({ z: n * classes, labels: n, result: 2 }),
     constants: { CLASSES: classes },
     groups: () => [1, 1],
   }),
   sgdUpdate: (size: number): KernelSpec => ({
     shader: "sgd_update",
-    bindings: ["params", "g", "p", "v", "result", "flag"],
     sizes: () => ({ g: size, p: size, v: size, result: 2, flag: 1 }),
     constants: {},
     groups: () => [ceilDiv(size, 64), 1],
@@ -472,26 +429,10 @@ export const specs = {
   adamUpdate: (size: number): KernelSpec => ({
     shader: "adam_update",
     constants: {},
-    bindings: ["params", "g", "p", "m", "v", "result", "flag"],
     sizes: () => ({ g: size, p: size, m: size, v: size, result: 2, flag: 1 }),
     groups: () => [ceilDiv(size, 64), 1],
   }),
 };
-
-/**
- * The names of a shader's bindings in binding order, read from its
- * `@group(0) @binding(i) var<...> name` declarations.
- *
- * @param shader The kernel.
- * @returns The names, index = binding.
- */
-export function shaderBindings(shader: ShaderName): string[] {
-  const names: string[] = [];
-  for (const m of SHADERS[shader].matchAll(/@binding\((\d+)\)\s*var(?:<[^>]*>)?\s+(\w+)/g)) {
-    names[Number(m[1])] = m[2];
-  }
-  return names;
-}
 
 /** A buffer, or a byte range of one, bound to a kernel. */
 export type Binding = GPUBuffer | GPUBufferBinding;
@@ -516,27 +457,34 @@ export class Kernel {
    * @returns The compiled kernel.
    */
   static async create(device: GPUDevice, spec: KernelSpec): Promise<Kernel> {
-    const declared = shaderBindings(spec.shader);
-    if (declared.join() !== spec.bindings.join()) {
+    const names: readonly string[] = SHADER_BINDINGS[spec.shader];
+    const unknown = Object.keys(spec.sizes?.(1) ?? {}).filter((n) => !names.includes(n));
+    if (unknown.length) {
       throw new Error(
-        `WebGPU: the spec of shaders/${spec.shader}.wgsl names bindings [${spec.bindings}], ` +
-          `the shader declares [${declared}]`,
+        `WebGPU: the spec of shaders/${spec.shader}.wgsl gives sizes of [${unknown}], ` +
+          `not bindings of the shader: [${names}]`,
       );
     }
     return new Kernel(device, spec, await pipelineFor(device, spec.shader, spec.constants));
   }
 
+  /** The shader's binding names, in binding order (its `var`s; `SHADER_BINDINGS`). */
+  get bindings(): readonly string[] {
+    return SHADER_BINDINGS[this.spec.shader];
+  }
+
   /**
    * Creates the bind group once; the returned dispatch is recorded every step.
    *
-   * @param bindings A buffer (or a range of one) for every name of `spec.bindings`.
+   * @param bindings A buffer (or a range of one) for every binding of the shader, by name
+   *   ({@link Kernel.bindings}).
    * @param count The largest batch the dispatch will record: with `spec.sizes`, every bound
    *   range must hold what that batch needs.
    * @returns A dispatch to record.
    * @throws {Error} If a name is missing or unknown, or a range is too small.
    */
   bind(bindings: Record<string, Binding>, count?: number): Dispatch {
-    const names = this.spec.bindings;
+    const names = this.bindings;
     const missing = names.filter((n) => !(n in bindings));
     const unknown = Object.keys(bindings).filter((n) => !names.includes(n));
     if (missing.length || unknown.length) {

@@ -21,7 +21,7 @@ import {
 export interface Launch {
   /** The kernel. */
   spec: KernelSpec;
-  /** Buffers by binding name (all of `spec.bindings`). */
+  /** Buffers by binding name: one for every `var` of the shader (`SHADER_BINDINGS`). */
   bindings: Record<string, Binding>;
 }
 
