@@ -1,11 +1,25 @@
-// Tests of cpu/adam.ts: one and two steps by hand for Adam (with and without its L2 weight
-// decay) and AdamW, the first step ~ lr * sign(g), and 20 steps against PyTorch's
-// _single_tensor_adam algorithm written out independently.
-import assert from "node:assert";
+/**
+ * adam, every backend, in one file:
+ * - cpu: `cpu/adam.ts` in float64: steps by hand for Adam and AdamW, and 20 steps against
+ *   PyTorch's algorithm written out independently;
+ * - webgpu: the adam kernels against `cpu/` (the case table tests/_kernel_cases.ts, which
+ *   tests/kernels_browser_test.ts also runs in Chromium); ignored where there is no adapter.
+ * native: no stage of its own; the native executor runs the `cpu/` loop (src/optimizers.ts),
+ * checked through whole networks in tests/train_native_test.ts.
+ */
+import assert from "node:assert/strict";
 import { adamCorrections, type AdamOptions, adamUpdate } from "../cpu/adam.ts";
 import { RandomState } from "../src/random.ts";
 import { assertAllClose, assertThrowsWith } from "./_assert.ts";
 import { randomArray } from "./_gradcheck.ts";
+import { casesOf } from "./_kernel_cases.ts";
+import { hasAdapter } from "./_webgpu.ts";
+
+// ---------------- cpu: cpu/adam.ts
+
+// Tests of cpu/adam.ts: one and two steps by hand for Adam (with and without its L2 weight
+// decay) and AdamW, the first step ~ lr * sign(g), and 20 steps against PyTorch's
+// _single_tensor_adam algorithm written out independently.
 
 // lr 0.1, beta1 0.5, beta2 0.75, eps 0: c1 = 2, c2 = 4 at t = 1; c1 = 4/3, c2 = 16/7 at t = 2
 const HAND: Omit<AdamOptions, "step"> = {
@@ -184,3 +198,12 @@ Deno.test("adam throws RangeError on bad lengths, betas, steps and rates", () =>
     "learningRate must be a finite number >= 0, received NaN",
   );
 });
+
+// ---------------- webgpu: kernels against cpu/
+
+/**
+ * Parity of the adam kernels with `cpu/adam.ts` (the cases and their tolerances are in
+ * tests/_kernel_cases.ts, which tests/kernels_browser_test.ts also runs in Chromium).
+ */
+
+for (const c of casesOf("adam")) Deno.test({ name: c.name, ignore: !hasAdapter, fn: c.run });
