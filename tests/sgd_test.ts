@@ -1,7 +1,20 @@
-// Tests of cpu/sgd.ts: the tutorial's update rule and PyTorch's SGD momentum.
-import assert from "node:assert";
+/**
+ * sgd, every backend, in one file:
+ * - cpu: `cpu/sgd.ts`: the tutorial's update rule and PyTorch's SGD momentum;
+ * - webgpu: sgd_update against `cpu/` (the case table tests/_kernel_cases.ts, which
+ *   tests/kernels_browser_test.ts also runs in Chromium); ignored where there is no adapter.
+ * native: no stage of its own; the native executor runs the `cpu/` loop (src/optimizers.ts).
+ * SGD momentum through whole executors on every backend: tests/sgd_momentum_test.ts.
+ */
+import assert from "node:assert/strict";
 import { sgdMomentumUpdate, sgdUpdate } from "../cpu/sgd.ts";
 import { assertAllClose, assertThrowsWith } from "./_assert.ts";
+import { casesOf } from "./_kernel_cases.ts";
+import { hasAdapter } from "./_webgpu.ts";
+
+// ---------------- cpu: cpu/sgd.ts
+
+// Tests of cpu/sgd.ts: the tutorial's update rule and PyTorch's SGD momentum.
 
 Deno.test("sgdUpdate: param - learningRate * grad, in place", () => {
   const p = Float64Array.of(1, -2, 0.5);
@@ -54,3 +67,14 @@ Deno.test("sgd throws RangeError on length mismatch", () => {
     "sgdMomentumUpdate: buffer must have length 3, received 4",
   );
 });
+
+// ---------------- webgpu: kernels against cpu/
+
+/**
+ * Parity of sgd_update with `cpu/sgd.ts`, plain and with momentum over several steps.
+ * Tolerance: rtol 1e-6, atol 1e-7 (two float32 operations per step). Also the non-finite flag
+ * the update sets (bit 1: loss, bit 2: a parameter), tested on the exponent bits.
+ */
+
+// The cases live in _kernel_cases.ts: tests/kernels_browser_test.ts runs them in Chromium too.
+for (const c of casesOf("sgd")) Deno.test({ name: c.name, ignore: !hasAdapter, fn: c.run });
