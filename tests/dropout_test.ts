@@ -1,7 +1,13 @@
-// Tests of cpu/dropout.ts: golden hash values (the fixed target of the WGSL and native ports),
-// mask statistics and determinism, rate 0, float32 rounding, and a float64 finite-difference
-// gradient check.
-import assert from "node:assert";
+/**
+ * dropout, every backend, in one file:
+ * - cpu: `cpu/dropout.ts` in float64: golden hash values (the fixed target of the WGSL and
+ *   native ports), mask statistics and determinism, rate 0, float32 rounding, and a
+ *   finite-difference gradient check;
+ * - webgpu: the dropout kernels against `cpu/` (the case table tests/_kernel_cases.ts, which
+ *   tests/kernels_browser_test.ts also runs in Chromium); ignored where there is no adapter;
+ * - native: the dropout stage's mask against `cpu/`, bit for bit; ignored where no CBLAS loads.
+ */
+import assert from "node:assert/strict";
 import {
   dropoutBackward,
   dropoutForward,
@@ -14,6 +20,17 @@ import {
 import { RandomState } from "../src/random.ts";
 import { assertThrowsWith } from "./_assert.ts";
 import { dot, gradCheck, randomArray } from "./_gradcheck.ts";
+import { casesOf } from "./_kernel_cases.ts";
+import { hasAdapter } from "./_webgpu.ts";
+import type { DropoutPlan } from "../src/backend.ts";
+import { STAGES } from "../src/backends/native/stages.ts";
+import { blas, ignore, rand } from "./_native.ts";
+
+// ---------------- cpu: cpu/dropout.ts in float64
+
+// Tests of cpu/dropout.ts: golden hash values (the fixed target of the WGSL and native ports),
+// mask statistics and determinism, rate 0, float32 rounding, and a float64 finite-difference
+// gradient check.
 
 // Computed independently in Python with & 0xffffffff arithmetic:
 //   M = 0xffffffff
@@ -155,4 +172,64 @@ Deno.test("dropout throws RangeError on bad lengths, rates and key arguments", (
   assertThrowsWith(() => dropoutKey(1.5, 0, 0), RangeError, "seed must be an integer");
   assertThrowsWith(() => dropoutKey(1, -1, 0), RangeError, "step must be an integer in [0, 2^32)");
   assertThrowsWith(() => dropoutKey(1, 0, 0.5), RangeError, "layerIndex");
+});
+
+// ---------------- webgpu: kernels against cpu/
+
+/**
+ * Parity of the dropout kernels with `cpu/dropout.ts` (the cases and their tolerances are in
+ * tests/_kernel_cases.ts, which tests/kernels_browser_test.ts also runs in Chromium).
+ */
+
+for (const c of casesOf("dropout")) Deno.test({ name: c.name, ignore: !hasAdapter, fn: c.run });
+
+// ---------------- native: stages against cpu/
+
+/**
+ * The native dropout stage (made through `src/backends/native/stages.ts`): the mask of
+ * `cpu/dropout.ts`, bit for bit, and the identity in evaluation.
+ *
+ * Skipped, with a printed reason, where no CBLAS can be loaded (or without --allow-ffi).
+ */
+
+Deno.test({
+  name: "native dropout: the mask of cpu/dropout (bit-identical), identity in evaluation",
+  ignore,
+  async fn() {
+    const rng = new RandomState(80);
+    const plan: DropoutPlan = {
+      kind: "dropout",
+      name: "drop3",
+      inShape: [4, 5],
+      outShape: [4, 5],
+      rate: 0.4,
+      index: 3,
+    };
+    const stage = STAGES.dropout.make(plan, { pool: null, bias: null, act: null }, {
+      blas: blas!,
+      batch: 6,
+      first: false,
+      param: () => {
+        throw new Error("dropout has no parameters");
+      },
+      state: () => {
+        throw new Error("dropout has no state");
+      },
+    });
+    const n = 5, len = n * 20, x = rand(rng, 6 * 20), dOut = rand(rng, 6 * 20);
+    const run = { training: true, seed: 1234, step: 7 };
+    const key = dropoutKey(run.seed, run.step, plan.index);
+    const expected = new Float32Array(len), eDx = new Float32Array(len);
+    dropoutForward(expected, x.subarray(0, len), plan.rate, key);
+    dropoutBackward(eDx, dOut.subarray(0, len), plan.rate, key);
+    const out = new Float32Array(6 * 20).fill(NaN), dx = new Float32Array(6 * 20).fill(NaN);
+    await stage.forward(x, out, n, run);
+    assert.deepEqual(out.subarray(0, len), expected);
+    await stage.backward(dx, dOut, x, out, n);
+    assert.deepEqual(dx.subarray(0, len), eDx);
+    const dropped = expected.filter((v) => v === 0).length;
+    assert.ok(dropped > 20 && dropped < 60, `dropped ${dropped} of ${len}`);
+    await stage.forward(x, out, n, { ...run, training: false });
+    assert.deepEqual(out.subarray(0, len), x.subarray(0, len));
+  },
 });
