@@ -1,12 +1,27 @@
-// Tests of cpu/avgpool2d.ts: hand examples with partial windows (PyTorch ceil_mode divisor),
-// global average pooling, an independent membership-based reference, and float64
-// finite-difference gradient checks on overlapping, gapped, partial and global windows.
-import assert from "node:assert";
+/**
+ * avgpool2d, every backend, in one file:
+ * - cpu: `cpu/avgpool2d.ts` in float64: hand examples with partial windows, global average
+ *   pooling, an independent reference, finite-difference gradient checks;
+ * - webgpu: the avgpool2d kernels against `cpu/` (the case table tests/_kernel_cases.ts, which
+ *   tests/kernels_browser_test.ts also runs in Chromium); ignored where there is no adapter;
+ * - native: the avgpool stage against `cpu/`; ignored where no CBLAS loads.
+ */
+import assert from "node:assert/strict";
 import { avgPool2dBackward, avgPool2dForward, avgPool2dOutputSize } from "../cpu/avgpool2d.ts";
-import type { Pool2DShape } from "../cpu/maxpool2d.ts";
+import { maxPool2dOutputSize, type Pool2DShape } from "../cpu/maxpool2d.ts";
 import { RandomState } from "../src/random.ts";
 import { assertAllClose, assertThrowsWith } from "./_assert.ts";
 import { dot, gradCheck, randomArray } from "./_gradcheck.ts";
+import { casesOf } from "./_kernel_cases.ts";
+import { hasAdapter } from "./_webgpu.ts";
+import { AvgPoolStage } from "../src/backends/native/pool.ts";
+import { FWD, ignore, rand } from "./_native.ts";
+
+// ---------------- cpu: cpu/avgpool2d.ts in float64
+
+// Tests of cpu/avgpool2d.ts: hand examples with partial windows (PyTorch ceil_mode divisor),
+// global average pooling, an independent membership-based reference, and float64
+// finite-difference gradient checks on overlapping, gapped, partial and global windows.
 
 /** [batch, channels, height, width, poolH, poolW, strideH, strideW, ignoreBorder] to a shape. */
 function shape(
@@ -180,4 +195,73 @@ Deno.test("avgPool2d throws RangeError on bad shapes and lengths", () => {
     RangeError,
     "avgPool2dBackward: dOut must have length 4, received 5",
   );
+});
+
+// ---------------- webgpu: kernels against cpu/
+
+/**
+ * Parity of the avgpool2d kernels with `cpu/avgpool2d.ts`: strides, partial windows at the
+ * border, global average pooling. Tolerance rtol 1e-5, atol 1e-6 (a float32 window sum and
+ * one division per value).
+ */
+
+// The cases live in _kernel_cases.ts: tests/kernels_browser_test.ts runs them in Chromium too.
+for (const c of casesOf("avgpool2d")) Deno.test({ name: c.name, ignore: !hasAdapter, fn: c.run });
+
+// ---------------- native: stages against cpu/
+
+/**
+ * The native avgpool stage (`src/backends/native/pool.ts`) against `cpu/avgpool2d.ts`:
+ * windows, strides, partial windows, global pooling. Tolerance: forward of tests/_native.ts.
+ *
+ * Skipped, with a printed reason, where no CBLAS can be loaded (or without --allow-ffi).
+ */
+
+Deno.test({
+  name: "native avgpool (windows, strides, partial windows, global) against cpu/avgpool2d",
+  ignore,
+  fn() {
+    const rng = new RandomState(60);
+    // [N, C, H, W, pool, stride, ignoreBorder]
+    const cases: [number, number, number, number, number, number, boolean][] = [
+      [2, 3, 8, 8, 2, 2, true],
+      [2, 3, 7, 5, 2, 2, false],
+      [2, 2, 9, 8, 3, 2, false],
+      [1, 2, 7, 9, 2, 3, false],
+      [3, 4, 6, 5, 6, 6, true], // not global (5 < 6 drops the only window): [C, 0, 0]
+      [3, 4, 6, 5, 0, 0, true], // global: the whole plane
+    ];
+    for (const [N, C, H, W, p, st, ignoreBorder] of cases) {
+      const global = p === 0;
+      const s = {
+        batch: N,
+        channels: C,
+        height: H,
+        width: W,
+        poolH: global ? H : p,
+        poolW: global ? W : p,
+        strideH: global ? H : st,
+        strideW: global ? W : st,
+        ignoreBorder,
+      };
+      const label = `avgpool ${JSON.stringify(s)}`;
+      const { outH, outW } = maxPool2dOutputSize(s);
+      const x = rand(rng, N * C * H * W), expected = new Float32Array(N * C * outH * outW);
+      avgPool2dForward(expected, x, s);
+      const stage = new AvgPoolStage({
+        inShape: [C, H, W],
+        outShape: global ? [C] : [C, outH, outW],
+        ...s,
+      }, N);
+      assert.equal(stage.outSize * N, expected.length, label);
+      const out = new Float32Array(expected.length).fill(NaN);
+      stage.forward(out, x, N);
+      assertAllClose(out, expected, { ...FWD, msg: `${label} forward` });
+      const dOut = rand(rng, out.length), eDx = new Float32Array(x.length);
+      avgPool2dBackward(eDx, dOut, s);
+      const dx = new Float32Array(x.length).fill(NaN);
+      stage.backward(dx, dOut, N);
+      assertAllClose(dx, eDx, { ...FWD, msg: `${label} dx` });
+    }
+  },
 });
