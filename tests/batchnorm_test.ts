@@ -1,7 +1,13 @@
-// Tests of cpu/batchnorm.ts: the training statistics and the running-average update (unbiased
-// variance) by hand, the evaluation formula, and float64 finite-difference checks of the
-// training-mode backward (dx, dGamma, dBeta) over [N, C, P] with P > 1 and P = 1.
-import assert from "node:assert";
+/**
+ * batchnorm, every backend, in one file:
+ * - cpu: `cpu/batchnorm.ts` in float64: training statistics and the running-average update by
+ *   hand, the evaluation formula, finite-difference checks of the training-mode backward;
+ * - webgpu: the batchnorm kernels against `cpu/` (the case table tests/_kernel_cases.ts, which
+ *   tests/kernels_browser_test.ts also runs in Chromium); ignored where there is no adapter;
+ * - native: the batchnorm stage (+ fused activation) against `cpu/`; ignored where no CBLAS
+ *   loads.
+ */
+import assert from "node:assert/strict";
 import {
   batchNormBackward,
   batchNormForwardEval,
@@ -11,6 +17,17 @@ import {
 import { RandomState } from "../src/random.ts";
 import { assertAllClose, assertThrowsWith } from "./_assert.ts";
 import { dot, gradCheck, randomArray } from "./_gradcheck.ts";
+import { casesOf } from "./_kernel_cases.ts";
+import { hasAdapter } from "./_webgpu.ts";
+import { BatchNormStage } from "../src/backends/native/batchnorm.ts";
+import type { Activation } from "../src/backends/native/pointwise.ts";
+import { act, actBack, BWD, FWD, ignore, rand } from "./_native.ts";
+
+// ---------------- cpu: cpu/batchnorm.ts in float64
+
+// Tests of cpu/batchnorm.ts: the training statistics and the running-average update (unbiased
+// variance) by hand, the evaluation formula, and float64 finite-difference checks of the
+// training-mode backward (dx, dGamma, dBeta) over [N, C, P] with P > 1 and P = 1.
 
 const C1: BatchNormShape = { batch: 2, channels: 1, positions: 2 };
 
@@ -305,4 +322,96 @@ Deno.test("batchNorm throws RangeError on M < 2, bad scalars and lengths", () =>
     RangeError,
     "channels must be a positive integer, received 0",
   );
+});
+
+// ---------------- webgpu: kernels against cpu/
+
+/**
+ * Parity of the batchnorm kernels with `cpu/batchnorm.ts` (the cases and their tolerances are in
+ * tests/_kernel_cases.ts, which tests/kernels_browser_test.ts also runs in Chromium).
+ */
+
+for (const c of casesOf("batchnorm")) Deno.test({ name: c.name, ignore: !hasAdapter, fn: c.run });
+
+// ---------------- native: stages against cpu/
+
+/**
+ * The native batchnorm stage (`src/backends/native/batchnorm.ts`, with a fused activation)
+ * against `cpu/batchnorm.ts`: training, running averages, evaluation and backward, on images
+ * and on features. Tolerances: forward and backward of tests/_native.ts.
+ *
+ * Skipped, with a printed reason, where no CBLAS can be loaded (or without --allow-ffi).
+ */
+
+Deno.test({
+  name:
+    "native batchnorm (+ activation): training, running averages, evaluation, backward against cpu/batchnorm",
+  ignore,
+  fn() {
+    const rng = new RandomState(70);
+    // [N (buffers), n (used), C, P, act]
+    const cases: [number, number, number, number, Activation][] = [
+      [4, 4, 3, 25, null],
+      [5, 3, 2, 7, "relu"],
+      [6, 6, 16, 1, "relu"], // features (BatchNorm1D)
+      [2, 2, 4, 9, "tanh"],
+    ];
+    for (const [N, n, C, P, kind] of cases) {
+      const label = `batchnorm N=${N} n=${n} C=${C} P=${P} ${kind}`;
+      const s = { batch: n, channels: C, positions: P }, eps = 1e-5, momentum = 0.1;
+      const x = rand(rng, N * C * P, -2, 3), len = n * C * P;
+      const gamma = rand(rng, C, 0.5, 1.5), beta = rand(rng, C, -0.5, 0.5);
+      const rm0 = rand(rng, C, -0.2, 0.2), rv0 = rand(rng, C, 0.5, 2);
+      // reference
+      const eRm = rm0.slice(), eRv = rv0.slice(), pre = new Float32Array(len);
+      const saveMean = new Float32Array(C), saveInvStd = new Float32Array(C);
+      batchNormForwardTrain(
+        pre,
+        x.subarray(0, len),
+        gamma,
+        beta,
+        eRm,
+        eRv,
+        saveMean,
+        saveInvStd,
+        s,
+        eps,
+        momentum,
+      );
+      const expected = new Float32Array(len);
+      act(kind, expected, pre);
+      const t = {
+        gamma,
+        beta,
+        dGamma: new Float32Array(C).fill(NaN),
+        dBeta: new Float32Array(C).fill(NaN),
+        runningMean: rm0.slice(),
+        runningVar: rv0.slice(),
+      };
+      const stage = new BatchNormStage(C, P, eps, momentum, kind, t, N);
+      const out = new Float32Array(N * C * P).fill(NaN);
+      stage.forward(out, x, n, true);
+      assertAllClose(out.subarray(0, len), expected, { ...FWD, msg: `${label} forward` });
+      assertAllClose(t.runningMean, eRm, { ...FWD, msg: `${label} running mean` });
+      assertAllClose(t.runningVar, eRv, { ...FWD, msg: `${label} running var` });
+      // backward of the training forward
+      const dOut = rand(rng, N * C * P), dPre = new Float32Array(len);
+      actBack(kind, dPre, dOut.subarray(0, len), expected);
+      const eDx = new Float32Array(len), eDg = new Float32Array(C), eDb = new Float32Array(C);
+      batchNormBackward(eDx, eDg, eDb, dPre, x.subarray(0, len), gamma, saveMean, saveInvStd, s);
+      const dx = new Float32Array(N * C * P).fill(NaN);
+      stage.backward(dx, dOut, x, out, n);
+      assertAllClose(dx.subarray(0, len), eDx, { ...BWD, msg: `${label} dx` });
+      assertAllClose(t.dGamma, eDg, { ...BWD, msg: `${label} dgamma` });
+      assertAllClose(t.dBeta, eDb, { ...BWD, msg: `${label} dbeta` });
+      // evaluation: running statistics, which stay as they are
+      const ePre = new Float32Array(len), eEval = new Float32Array(len);
+      batchNormForwardEval(ePre, x.subarray(0, len), gamma, beta, eRm, eRv, s, eps);
+      act(kind, eEval, ePre);
+      const rm = t.runningMean.slice();
+      stage.forward(out, x, n, false);
+      assertAllClose(out.subarray(0, len), eEval, { ...FWD, msg: `${label} evaluation` });
+      assert.deepEqual(t.runningMean, rm, `${label}: evaluation changed the running mean`);
+    }
+  },
 });

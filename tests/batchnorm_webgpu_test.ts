@@ -1,8 +1,0 @@
-/**
- * Parity of the batchnorm kernels with `cpu/batchnorm.ts` (the cases and their tolerances are in
- * tests/_kernel_cases.ts, which tests/kernels_browser_test.ts also runs in Chromium).
- */
-import { casesOf } from "./_kernel_cases.ts";
-import { hasAdapter } from "./_webgpu.ts";
-
-for (const c of casesOf("batchnorm")) Deno.test({ name: c.name, ignore: !hasAdapter, fn: c.run });
