@@ -1,6 +1,13 @@
-// Tests of cpu/maxpool2d.ts: the tutorial's max_pool_2d printouts digit for digit, the tie rule,
-// partial border windows, and float64 finite-difference gradient checks in both border modes.
-import assert from "node:assert";
+/**
+ * maxpool2d, every backend, in one file:
+ * - cpu: `cpu/maxpool2d.ts` in float64: the tutorial's printouts digit for digit, the tie rule,
+ *   partial border windows, finite-difference gradient checks in both border modes;
+ * - webgpu: the maxpool2d kernels against `cpu/`, exact (the case table tests/_kernel_cases.ts,
+ *   which tests/kernels_browser_test.ts also runs in Chromium); ignored where there is no
+ *   adapter;
+ * - native: the maxpool stage (+ fused activation) against `cpu/`; ignored where no CBLAS loads.
+ */
+import assert from "node:assert/strict";
 import {
   maxPool2dBackward,
   maxPool2dForward,
@@ -9,8 +16,18 @@ import {
   poolOutputSize,
 } from "../cpu/maxpool2d.ts";
 import { RandomState } from "../src/random.ts";
-import { assertThrowsWith } from "./_assert.ts";
+import { assertAllClose, assertThrowsWith } from "./_assert.ts";
 import { dot, gradCheck, randomArray } from "./_gradcheck.ts";
+import { casesOf } from "./_kernel_cases.ts";
+import { hasAdapter } from "./_webgpu.ts";
+import { PoolStage } from "../src/backends/native/pool.ts";
+import type { Activation } from "../src/backends/native/pointwise.ts";
+import { act, actBack, ignore, rand } from "./_native.ts";
+
+// ---------------- cpu: cpu/maxpool2d.ts in float64
+
+// Tests of cpu/maxpool2d.ts: the tutorial's max_pool_2d printouts digit for digit, the tie rule,
+// partial border windows, and float64 finite-difference gradient checks in both border modes.
 
 /** numpy's default float printing (precision 8) in fixed notation: 8 decimals, trailing zeros dropped. */
 function npFixed(v: number): string {
@@ -454,4 +471,103 @@ Deno.test("poolOutputSize and maxPool2d refuse non-positive strides with RangeEr
     RangeError,
     "maxPool2d: strideW must be a positive integer, received 1.5",
   );
+});
+
+// ---------------- webgpu: kernels against cpu/
+
+/**
+ * Parity of the maxpool2d kernels with `cpu/maxpool2d.ts`: strides (overlapping windows, gaps),
+ * both border modes, ties.
+ * Max pooling only selects values, so forward and backward must be exact (tolerance 0).
+ */
+
+// The cases live in _kernel_cases.ts: tests/kernels_browser_test.ts runs them in Chromium too.
+for (const c of casesOf("maxpool2d")) Deno.test({ name: c.name, ignore: !hasAdapter, fn: c.run });
+
+// ---------------- native: stages against cpu/
+
+/**
+ * The native maxpool stage (`src/backends/native/pool.ts`, with a fused activation) against
+ * `cpu/maxpool2d.ts`: both border modes, strides, overlapping windows. Argmax and the scatter
+ * are exact (same tie rule): pooling alone is compared with rtol 0, pooling + activation with
+ * rtol 1e-6 (both sides call Math.tanh / Math.exp on the same float32 values).
+ *
+ * Skipped, with a printed reason, where no CBLAS can be loaded (or without --allow-ffi).
+ */
+
+Deno.test({
+  name:
+    "native maxpool (+ activation) against cpu/maxpool2d, both modes, strides, overlapping windows, exact ties, both tie rules",
+  ignore,
+  fn() {
+    const rng = new RandomState(40);
+    type Case = [
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+      boolean,
+      Activation,
+      number?,
+      number?,
+    ];
+    const cases: Case[] = [
+      [2, 20, 24, 24, 2, 2, true, "tanh"],
+      [2, 3, 7, 5, 2, 2, false, null],
+      [2, 3, 7, 5, 2, 2, true, "sigmoid"],
+      [3, 2, 5, 9, 3, 2, false, "tanh"],
+      [1, 1, 4, 4, 4, 4, true, null],
+      // overlapping windows (3x3 stride 2, the gradient of a shared maximum adds up), strides
+      // larger than the window, partial windows, relu
+      [2, 3, 9, 8, 3, 3, true, null, 2, 2],
+      [2, 3, 9, 8, 3, 3, false, "relu", 2, 2],
+      [2, 2, 7, 10, 2, 3, false, null, 3, 1],
+      [1, 2, 6, 6, 2, 2, true, "relu", 1, 1],
+    ];
+    const withTies = cases.flatMap((c) => (["first", "all"] as const).map((t) => [c, t] as const));
+    for (const [[N, C, H, W, ph, pw, ignoreBorder, kind, sh = ph, sw = pw], ties] of withTies) {
+      const s: MaxPool2DShape = {
+        ties,
+        batch: N,
+        channels: C,
+        height: H,
+        width: W,
+        poolH: ph,
+        poolW: pw,
+        strideH: sh,
+        strideW: sw,
+        ignoreBorder,
+      };
+      const label = `pool ${JSON.stringify(s)} ${kind}`;
+      // values on a coarse grid so that windows hold exact ties
+      const x = Float32Array.from(rng.randint(-3, 3, N * C * H * W), (v) => v / 2);
+      const { outH: OH, outW: OW } = maxPool2dOutputSize(s);
+      const pooled = new Float32Array(N * C * OH * OW), expected = new Float32Array(pooled.length);
+      maxPool2dForward(pooled, x, s);
+      act(kind, expected, pooled);
+      const geometry = {
+        inShape: [C, H, W],
+        outShape: [C, OH, OW],
+        poolH: ph,
+        poolW: pw,
+        strideH: sh,
+        strideW: sw,
+        ties,
+      };
+      const stage = new PoolStage(geometry, kind, N);
+      const out = new Float32Array(expected.length).fill(NaN);
+      stage.forward(out, x, N);
+      const tol = { rtol: kind ? 1e-6 : 0, atol: 0 };
+      assertAllClose(out, expected, { ...tol, msg: `${label} forward` });
+      const dOut = rand(rng, out.length), dPre = new Float32Array(out.length);
+      actBack(kind, dPre, dOut, expected);
+      const eDx = new Float32Array(x.length);
+      maxPool2dBackward(eDx, dPre, x, s);
+      const dx = new Float32Array(x.length).fill(NaN);
+      stage.backward(dx, dOut, out, N);
+      assertAllClose(dx, eDx, { ...tol, msg: `${label} dx` });
+    }
+  },
 });
