@@ -1,11 +1,84 @@
-// Tests of cpu/nll.ts: the tutorial's negative_log_likelihood and errors from logits, stability
-// for huge logits, and a float64 finite-difference check of the fused softmax+NLL backward.
-import assert from "node:assert";
-import { errorCount, nllLoss, softmaxNllBackward } from "../cpu/nll.ts";
+/**
+ * softmax and the NLL loss (with the fused softmax + NLL backward), every backend, in one file:
+ * - cpu: `cpu/softmax.ts` and `cpu/nll.ts` in float64: values, row sums, stability for huge
+ *   logits, shift invariance, the tutorial's negative_log_likelihood and errors, a
+ *   finite-difference check of the fused backward;
+ * - webgpu: softmax_forward, softmax_nll_backward and nll_loss against `cpu/` (the case table
+ *   tests/_kernel_cases.ts, which tests/kernels_browser_test.ts also runs in Chromium); ignored
+ *   where there is no adapter.
+ * native: no stage of its own; the native executor runs the `cpu/` loops.
+ */
+import assert from "node:assert/strict";
 import { softmaxForward } from "../cpu/softmax.ts";
 import { RandomState } from "../src/random.ts";
 import { assertAllClose, assertThrowsWith } from "./_assert.ts";
 import { gradCheck, randomArray } from "./_gradcheck.ts";
+import { errorCount, nllLoss, softmaxNllBackward } from "../cpu/nll.ts";
+import { casesOf } from "./_kernel_cases.ts";
+import { hasAdapter } from "./_webgpu.ts";
+
+// ---------------- cpu: cpu/softmax.ts in float64
+
+// Tests of cpu/softmax.ts: values, row sums, stability for huge logits, shift invariance.
+
+Deno.test("softmaxForward: matches exp(z)/sum(exp(z)) on small logits, rows sum to 1", () => {
+  const B = 4, K = 10;
+  const z = randomArray(new RandomState(700), B * K, -3, 3);
+  const p = new Float64Array(B * K);
+  softmaxForward(p, z, B, K);
+  const naive: number[] = [];
+  for (let n = 0; n < B; n++) {
+    const e = Array.from(z.subarray(n * K, (n + 1) * K), Math.exp);
+    const s = e.reduce((a, b) => a + b, 0);
+    naive.push(...e.map((v) => v / s));
+    assertAllClose([p.subarray(n * K, (n + 1) * K).reduce((a, b) => a + b, 0)], [1], {
+      rtol: 1e-15,
+      atol: 0,
+    });
+  }
+  assertAllClose(p, naive, { rtol: 1e-13, atol: 0 });
+});
+
+Deno.test("softmaxForward: logits 1e4, 0, -1e4 give finite probabilities (no NaN/Inf)", () => {
+  const p = new Float64Array(6);
+  softmaxForward(p, Float64Array.of(1e4, 0, -1e4, -1e4, -1e4, 1e4 - 1), 2, 3);
+  for (const v of p) assert.ok(Number.isFinite(v), `got ${v}`);
+  assertAllClose(p, [1, 0, 0, Math.exp(-(1e4 - 1)), Math.exp(-(1e4 - 1)), 1], {
+    rtol: 1e-15,
+    atol: 1e-300,
+  });
+  const p32 = new Float32Array(3);
+  softmaxForward(p32, Float32Array.of(1e4, 0, -1e4), 1, 3);
+  assert.deepStrictEqual(Array.from(p32), [1, 0, 0]);
+});
+
+Deno.test("softmaxForward: invariant to adding a constant to a row, works in place", () => {
+  const z = Float64Array.of(0.1, -0.7, 2.3, 1.1);
+  const p1 = new Float64Array(4), p2 = new Float64Array(4);
+  softmaxForward(p1, z, 1, 4);
+  softmaxForward(p2, z.map((v) => v + 500), 1, 4);
+  assertAllClose(p2, p1, { rtol: 1e-13, atol: 0 });
+  softmaxForward(z, z, 1, 4);
+  assert.deepStrictEqual(z, p1);
+});
+
+Deno.test("softmaxForward throws RangeError on bad sizes", () => {
+  assertThrowsWith(
+    () => softmaxForward(new Float64Array(6), new Float64Array(5), 2, 3),
+    RangeError,
+    "softmaxForward: logits must have length 6, received 5",
+  );
+  assertThrowsWith(
+    () => softmaxForward(new Float64Array(0), new Float64Array(0), 0, 3),
+    RangeError,
+    "batch and classes",
+  );
+});
+
+// ---------------- cpu: cpu/nll.ts in float64
+
+// Tests of cpu/nll.ts: the tutorial's negative_log_likelihood and errors from logits, stability
+// for huge logits, and a float64 finite-difference check of the fused softmax+NLL backward.
 
 Deno.test("nllLoss equals -mean(log(softmax(z))[n, y[n]])", () => {
   const B = 5, K = 10;
@@ -90,3 +163,14 @@ Deno.test("nll functions throw RangeError for labels outside [0, classes) and ba
     "dLogits must have length 6, received 5",
   );
 });
+
+// ---------------- webgpu: kernels against cpu/
+
+/**
+ * Parity of softmax_forward, softmax_nll_backward and nll_loss with `cpu/softmax.ts` and
+ * `cpu/nll.ts`. Tolerances: probabilities and gradients rtol 1e-5 / atol 1e-7, mean loss
+ * rtol 1e-5; the error count is exact (ties: the first maximum wins).
+ */
+
+// The cases live in _kernel_cases.ts: tests/kernels_browser_test.ts runs them in Chromium too.
+for (const c of casesOf("softmax_nll")) Deno.test({ name: c.name, ignore: !hasAdapter, fn: c.run });
