@@ -1,6 +1,7 @@
 /**
- * The CBLAS binding (`src/backends/native/blas.ts`): sgemm with every transpose against a
- * naive product, the fallback from a bad explicit path, and the error that says what to add.
+ * blas, in one file: the native backend's CBLAS binding (`src/backends/native/blas.ts`; the
+ * cpu and webgpu backends have no BLAS): sgemm with every transpose against a naive product,
+ * the fallback from a bad explicit path, and the error that says what to add.
  *
  * Those that need a library are skipped, with a printed reason, where no CBLAS can be loaded (or without --allow-ffi).
  */
