@@ -1,5 +1,5 @@
 /**
- * The WebGPU kernel parity cases, shared by the Deno tests (`tests/<op>_webgpu_test.ts`) and
+ * The WebGPU kernel parity cases, shared by the Deno tests (`tests/<op>_test.ts`) and
  * the browser tests (`tests/kernels_browser_test.ts`, which runs the same cases in a Chromium
  * page through `tests/_page.ts`). Each case dispatches kernels on the current WebGPU device
  * (`./_webgpu.ts`) and compares every output with the `cpu/` reference, llm.c style.
@@ -64,7 +64,7 @@ import { adamCorrections } from "../cpu/adam.ts";
 
 /** One parity case: a test name and what it runs. */
 export interface KernelCase {
-  /** The op group, the `<op>` of `tests/<op>_webgpu_test.ts`. */
+  /** The op group, the `<op>` of `tests/<op>_test.ts`. */
   op:
     | "conv2d"
     | "dense"

@@ -1,5 +1,5 @@
 /**
- * Shared by the native backend's op tests (`tests/*_native_test.ts`): the CBLAS library, or
+ * Shared by the native sections of the op tests (`tests/<op>_test.ts`): the CBLAS library, or
  * null where none can be loaded (tests that need it are then ignored, with one line saying
  * why), the tolerances, random inputs and the `cpu/` activations a fused stage is compared with.
  *
