@@ -13,8 +13,9 @@
  *
  * @module
  */
-import { conv2dBackward, conv2dForward, conv2dOutputSize } from "../cpu/conv2d.ts";
-import { maxPool2dBackward, maxPool2dForward, maxPool2dOutputSize } from "../cpu/maxpool2d.ts";
+import { conv2dBackward, conv2dForward } from "../cpu/conv2d.ts";
+import { maxPool2dBackward, maxPool2dForward } from "../cpu/maxpool2d.ts";
+import { conv2dOutputSize, poolOutputSize } from "../src/shapes.ts";
 import { avgPool2dBackward, avgPool2dForward } from "../cpu/avgpool2d.ts";
 import { denseBackward, denseForward } from "../cpu/dense.ts";
 import { tanhBackward, tanhForward } from "../cpu/tanh.ts";
@@ -87,24 +88,36 @@ const rand = (n: number) => Float32Array.from(rng.uniform(-1, 1, n));
 const labels = (n: number) => Int32Array.from({ length: n }, (_, i) => (i * 7) % 10);
 const F = 4; // bytes per float
 
-function conv(name: string, d: ConvDims, withDx: boolean): OpCase[] {
+/** A convolution's dims before its output size, which `conv` adds (`src/shapes.ts`). */
+type ConvSize = Omit<ConvDims, "OH" | "OW">;
+/** A pooling's dims before its output size, which `pool` and `avgPool` add. */
+type PoolSize = Omit<PoolDims, "OH" | "OW">;
+
+/** The output plane of a pooling, `poolOutputSize` on each axis. */
+function pooled(p: PoolSize): PoolDims {
+  const OH = poolOutputSize(p.H, p.PH, p.SH ?? p.PH, p.ignoreBorder);
+  return { ...p, OH, OW: poolOutputSize(p.W, p.PW, p.SW ?? p.PW, p.ignoreBorder) };
+}
+
+function conv(name: string, d0: ConvSize, withDx: boolean): OpCase[] {
   const N = BATCH;
-  const s = {
+  const s0 = {
     batch: N,
-    inChannels: d.C,
-    height: d.H,
-    width: d.W,
-    outChannels: d.O,
-    kernelH: d.KH,
-    kernelW: d.KW,
-    strideH: d.SH ?? 1,
-    strideW: d.SW ?? 1,
-    padTop: d.PT ?? 0,
-    padLeft: d.PL ?? 0,
-    padBottom: d.PB ?? 0,
-    padRight: d.PR ?? 0,
+    inChannels: d0.C,
+    height: d0.H,
+    width: d0.W,
+    outChannels: d0.O,
+    kernelH: d0.KH,
+    kernelW: d0.KW,
+    strideH: d0.SH ?? 1,
+    strideW: d0.SW ?? 1,
+    padTop: d0.PT ?? 0,
+    padLeft: d0.PL ?? 0,
+    padBottom: d0.PB ?? 0,
+    padRight: d0.PR ?? 0,
   };
-  const { outH: OH, outW: OW } = conv2dOutputSize(s);
+  const { outH: OH, outW: OW } = conv2dOutputSize(s0);
+  const d: ConvDims = { ...d0, OH, OW }, s = { ...s0, outH: OH, outW: OW };
   const xs = N * d.C * d.H * d.W, ws = d.O * d.C * d.KH * d.KW, ys = N * d.O * OH * OW;
   const macs = N * d.O * OH * OW * d.C * d.KH * d.KW;
   const S = convWeightSplits(d);
@@ -179,7 +192,8 @@ function conv(name: string, d: ConvDims, withDx: boolean): OpCase[] {
   ];
 }
 
-function pool(name: string, d: PoolDims): OpCase[] {
+function pool(name: string, size: PoolSize): OpCase[] {
+  const d = pooled(size), { OH, OW } = d;
   const N = BATCH;
   const s = {
     batch: N,
@@ -192,7 +206,6 @@ function pool(name: string, d: PoolDims): OpCase[] {
     strideW: d.SW ?? d.PW,
     ignoreBorder: d.ignoreBorder,
   };
-  const { outH: OH, outW: OW } = maxPool2dOutputSize(s);
   const xs = N * d.C * d.H * d.W, ys = N * d.C * OH * OW;
   const shape = `${N}x${d.C}x${d.H}x${d.W} / ${d.PH}x${d.PW}` +
     (s.strideH !== d.PH || s.strideW !== d.PW ? ` stride ${s.strideH}x${s.strideW}` : "");
@@ -250,7 +263,8 @@ function pool(name: string, d: PoolDims): OpCase[] {
   ];
 }
 
-function avgPool(name: string, d: PoolDims): OpCase[] {
+function avgPool(name: string, size: PoolSize): OpCase[] {
+  const d = pooled(size), { OH, OW } = d;
   const N = BATCH;
   const s = {
     batch: N,
@@ -263,7 +277,6 @@ function avgPool(name: string, d: PoolDims): OpCase[] {
     strideW: d.SW ?? d.PW,
     ignoreBorder: d.ignoreBorder,
   };
-  const { outH: OH, outW: OW } = maxPool2dOutputSize(s);
   const xs = N * d.C * d.H * d.W, ys = N * d.C * OH * OW;
   const global = d.PH === d.H && d.PW === d.W;
   const shape = `${N}x${d.C}x${d.H}x${d.W} / ${d.PH}x${d.PW}` +
@@ -322,7 +335,7 @@ function avgPool(name: string, d: PoolDims): OpCase[] {
 }
 
 /** A 3x3 "same" convolution (padding 1) of C channels of H x H into O. */
-function sameConv(C: number, H: number, O: number): ConvDims {
+function sameConv(C: number, H: number, O: number): ConvSize {
   return { C, H, W: H, O, KH: 3, KW: 3, PT: 1, PL: 1, PB: 1, PR: 1 };
 }
 

@@ -71,8 +71,10 @@ function convStage(name: string, C: number, H: number, O: number, first: boolean
     outChannels: O,
     kernelH: 5,
     kernelW: 5,
+    outH: H - 4, // valid 5x5
+    outW: H - 4,
   };
-  const OH = H - 4, PH = OH / 2;
+  const OH = s.outH, PH = OH / 2;
   const convSize = B * O * OH * OH, outSize = B * O * PH * PH;
   const x = rand(B * C * H * H, 0, 1), w = rand(O * C * 25), b = rand(O);
   const dOut = rand(outSize, -1e-3, 1e-3);
@@ -214,6 +216,8 @@ function modernStages(C: number, H: number, O: number): void {
     padLeft: 1,
     padBottom: 1,
     padRight: 1,
+    outH: H, // "same"
+    outW: H,
   };
   const x = rand(M * C * H * H, 0, 1), w = rand(O * C * 9), b = rand(O);
   const out = new Float32Array(M * O * H * H), dOut = rand(out.length, -1e-3, 1e-3);

@@ -4,8 +4,8 @@
  * reference.
  *
  * Dimension letters as in `maxpool2d.ts` (same shape {@linkcode Pool2DShape}, same output size
- * {@linkcode poolOutputSize}): N batch, C channels, H x W input, PH x PW window, SH x SW stride
- * (default = the window), OH x OW output.
+ * {@linkcode poolOutputSize} of `src/shapes.ts`): N batch, C channels, H x W input, PH x PW
+ * window, SH x SW stride (default = the window), OH x OW output.
  *   window (oy, ox) = rows oy*SH .. min(oy*SH + PH, H) - 1, columns ox*SW .. min(ox*SW + PW, W) - 1
  *   count(oy, ox)   = the number of input elements in the window (fewer for a partial window
  *                     at the border, as PyTorch with ceil_mode and no padding)
@@ -15,7 +15,8 @@
  * @module
  */
 
-import { type Pool2DShape, poolOutputSize } from "./maxpool2d.ts";
+import { poolOutputSize } from "../src/shapes.ts";
+import type { Pool2DShape } from "./maxpool2d.ts";
 import type { FloatArray } from "./types.ts";
 
 /**

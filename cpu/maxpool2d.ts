@@ -1,8 +1,8 @@
 /**
  * 2-D max pooling with optional strides: Theano's `max_pool_2d(input, ds, ignore_border, st)`
  * and PyTorch's `torch.nn.MaxPool2d(kernel, stride, padding=0, ceil_mode=not ignoreBorder)`:
- * the CPU reference. {@linkcode poolOutputSize} is THE one place of the output-size formula,
- * shared by max and average pooling.
+ * the CPU reference. {@linkcode poolOutputSize} (from `src/shapes.ts`, re-exported here) is THE
+ * one place of the output-size formula, shared by max and average pooling and the planner.
  *
  * Dimension letters, used throughout:
  *   N batch, C channels, H x W input, PH x PW pool window, SH x SW stride (default = the window:
@@ -30,7 +30,12 @@
  * @module
  */
 
+import { poolOutputSize } from "../src/shapes.ts";
 import type { FloatArray } from "./types.ts";
+
+// The one-axis output size lives in the backend-neutral `src/shapes.ts` (the planner uses it
+// too); re-exported here for the reference's users.
+export { poolOutputSize } from "../src/shapes.ts";
 
 /** Shape of a 2-D pooling: input `[batch, channels, height, width]`, window `poolH x poolW`, optional strides. */
 export interface MaxPool2DShape {
@@ -65,48 +70,6 @@ export type MaxPoolTies = "first" | "all";
 
 /** Shape of a 2-D pooling, max or average (the same fields as {@linkcode MaxPool2DShape}). */
 export type Pool2DShape = MaxPool2DShape;
-
-/**
- * Output size of a pooling along one axis, THE one place of the formula:
- * - `ignoreBorder` (PyTorch `ceil_mode=False`): `size < pool ? 0 : floor((size - pool) / stride) + 1`;
- * - else (Theano `ignore_border=False`, PyTorch `ceil_mode=True` with padding 0, where the last
- *   window must start inside the input): `stride >= pool ? ceil(size / stride)
- *   : max(0, ceil((size - pool) / stride)) + 1`.
- *
- * @param size The input size (H or W).
- * @param pool The window size (PH or PW).
- * @param stride The stride (SH or SW).
- * @param ignoreBorder Whether partial windows at the border are dropped.
- * @returns The output size (0 when `ignoreBorder` and the window is larger than the input).
- * @throws {RangeError} If `size`, `pool` or `stride` is not a positive integer.
- *
- * @example 3x3 windows with stride 2 on 13 and 14 rows
- * ```ts
- * import { poolOutputSize } from "./maxpool2d.ts";
- * import assert from "node:assert";
- *
- * assert.strictEqual(poolOutputSize(13, 3, 2, true), 6);
- * assert.strictEqual(poolOutputSize(14, 3, 2, true), 6);
- * assert.strictEqual(poolOutputSize(14, 3, 2, false), 7); // last window: rows 12..13
- * assert.strictEqual(poolOutputSize(5, 2, 2, false), 3); // the tutorial's ceil(5 / 2)
- * ```
- */
-export function poolOutputSize(
-  size: number,
-  pool: number,
-  stride: number,
-  ignoreBorder: boolean,
-): number {
-  for (const [k, v] of [["size", size], ["pool", pool], ["stride", stride]] as const) {
-    if (!Number.isInteger(v) || v < 1) {
-      throw new RangeError(`poolOutputSize: ${k} must be a positive integer, received ${v}`);
-    }
-  }
-  if (ignoreBorder) return size < pool ? 0 : Math.floor((size - pool) / stride) + 1;
-  return stride >= pool
-    ? Math.ceil(size / stride)
-    : Math.max(0, Math.ceil((size - pool) / stride)) + 1;
-}
 
 /** The shape's strides (default: the window) and output size, validated. */
 function resolve(s: Pool2DShape) {

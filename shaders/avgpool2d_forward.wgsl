@@ -4,7 +4,7 @@
 //   out[n,c,y,x] = sum_{window} in[n,c,r,q] / count(y,x),
 //   window rows y*SH .. min(y*SH+PH, H)-1, columns x*SW .. min(x*SW+PW, W)-1
 // Letters: N batch (params.count), C channels, H x W input, PH x PW window, SH x SW stride,
-//   OH x OW output (poolOutputSize in cpu/maxpool2d.ts).
+//   OH x OW output (poolOutputSize in src/shapes.ts).
 // CPU twin: avgPool2dForward in cpu/avgpool2d.ts.
 // Dispatch: one invocation per output, linear index over (x, z) workgroups of 64.
 

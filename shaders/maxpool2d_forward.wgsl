@@ -2,7 +2,7 @@
 // equals the window; overlapping windows when it is smaller).
 //   out[n,c,y,x] = max_{i<PH, j<PW, inside the image} in[n,c,y*SH+i,x*SW+j]
 // Letters: N batch (params.count), C channels, H x W input, PH x PW window, SH x SW stride,
-//   OH x OW output (poolOutputSize in cpu/maxpool2d.ts: ignoreBorder drops partial windows,
+//   OH x OW output (poolOutputSize in src/shapes.ts: ignoreBorder drops partial windows,
 //   else they are kept). The first maximum in row-major order is taken (strict >), as the
 //   backward pass assumes.
 // CPU twin: maxPool2dForward in cpu/maxpool2d.ts.

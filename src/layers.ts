@@ -7,8 +7,8 @@
  */
 import type { LayerPlan, NetworkPlan, ParamSpec } from "./backend.ts";
 import { convWeightBound, denseWeightBound, heWeightBound } from "../cpu/init.ts";
-import { conv2dOutputSize, conv2dPadding } from "../cpu/conv2d.ts";
-import { type MaxPoolTies, poolOutputSize } from "../cpu/maxpool2d.ts";
+import { conv2dOutputSize, conv2dPadding, poolOutputSize } from "./shapes.ts";
+import type { MaxPoolTies } from "../cpu/maxpool2d.ts";
 import {
   checkBoolean,
   checkChoice,

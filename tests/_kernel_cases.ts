@@ -102,6 +102,8 @@ async function checkConv(s: Conv2DShape, allocated = s.batch, seed = 1): Promise
     PL: s.padLeft,
     PB: s.padBottom,
     PR: s.padRight,
+    OH,
+    OW,
   };
   const x = randomArray(rng, allocated * C * H * W);
   const w = randomArray(rng, O * C * KH * KW, -0.5, 0.5);
@@ -266,6 +268,8 @@ async function checkPool(
     SW: s.strideW,
     ignoreBorder: s.ignoreBorder,
     ties: s.ties,
+    OH,
+    OW,
   };
   const tag = `N${N}/${allocated} C${C} ${H}x${W} pool ${PH}x${PW} stride ${d.SH ?? PH}x${
     d.SW ?? PW

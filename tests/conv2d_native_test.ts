@@ -42,7 +42,7 @@ Deno.test({
     };
     const OH = 5, OW = 4, P = OH * OW, K = 3 * 2 * 4;
     const x = rand(rng, 2 * 3 * 6 * 7), cols = new Float32Array(K * 2 * P);
-    im2col(cols, x, s);
+    im2col(cols, x, { ...s, outH: OH, outW: OW });
     for (let n = 0; n < 2; n++) {
       for (let c = 0; c < 3; c++) {
         for (let i = 0; i < 2; i++) {
@@ -59,7 +59,7 @@ Deno.test({
     }
     // <im2col(x), d> = <x, col2im(d)>
     const d = rand(rng, cols.length), back = new Float32Array(x.length);
-    col2im(back, d, s);
+    col2im(back, d, { ...s, outH: OH, outW: OW });
     let lhs = 0, rhs = 0;
     for (let k = 0; k < d.length; k++) lhs += cols[k] * d[k];
     for (let k = 0; k < x.length; k++) rhs += x[k] * back[k];
@@ -113,7 +113,8 @@ async function checkConvStage(
   const expected = new Float32Array(pre.length);
   act(kind, expected, pre);
 
-  const stage = new ConvStage(blas!, s, fused, kind, true, chunk, pipelined, wide);
+  const sized = { ...s, outH: OH, outW: OW };
+  const stage = new ConvStage(blas!, sized, fused, kind, true, chunk, pipelined, wide);
   assert.equal(stage.outSize * n, expected.length, label);
   const out = new Float32Array(s.batch * stage.outSize).fill(NaN);
   await stage.forward(out, x, w, b, n);

@@ -39,9 +39,15 @@
  *
  * @module
  */
-import type { Conv2DShape } from "../../../cpu/conv2d.ts";
 import type { Blas } from "./blas.ts";
-import { col2im, col2imWide, im2col, im2colWide, unfoldOutput, wideColumns } from "./im2col.ts";
+import {
+  col2im,
+  col2imWide,
+  im2col,
+  im2colWide,
+  type SizedConv2DShape,
+  wideColumns,
+} from "./im2col.ts";
 import {
   activateInPlace,
   type Activation,
@@ -119,7 +125,7 @@ export class ConvStage {
   readonly chunk: number;
   readonly #blas: Blas;
   /** The valid convolution run: on the padded input when there is padding. */
-  readonly #s: Conv2DShape;
+  readonly #s: SizedConv2DShape;
   /** The input planes `[H, W]` and their place `[padTop, padLeft]` in the padded planes, or null. */
   readonly #pad: { H: number; W: number; top: number; left: number } | null;
   /** A chunk of zero-padded input (forward) and of padded input gradient (backward). */
@@ -169,7 +175,8 @@ export class ConvStage {
    * Allocates every buffer for `s.batch` samples.
    *
    * @param blas The BLAS to call.
-   * @param shape The convolution shape, `batch` = the largest batch.
+   * @param shape The convolution shape, `batch` = the largest batch, with its output plane
+   *   `outH x outW` (the plan's `outShape`; the stage computes no output size).
    * @param pool A max pooling fused after the convolution, or null.
    * @param act An activation fused last, or null.
    * @param needInputGrad False for the first stage (no dx, no dCols buffers).
@@ -184,7 +191,7 @@ export class ConvStage {
    */
   constructor(
     blas: Blas,
-    shape: Conv2DShape,
+    shape: SizedConv2DShape,
     pool: FusedPool | null,
     act: Activation,
     needInputGrad: boolean,
@@ -198,7 +205,8 @@ export class ConvStage {
     this.#blas = blas;
     const { padTop: top = 0, padLeft: left = 0, padBottom = 0, padRight = 0 } = shape;
     const padded = top + left + padBottom + padRight > 0;
-    const s: Conv2DShape = {
+    // the valid convolution on the padded input: the same output plane
+    const s: SizedConv2DShape = {
       ...shape,
       height: shape.height + top + padBottom,
       width: shape.width + left + padRight,
@@ -211,7 +219,7 @@ export class ConvStage {
     this.#pad = padded ? { H: shape.height, W: shape.width, top, left } : null;
     this.#pool = pool;
     this.#act = act;
-    const { outH: OH, outW: OW } = unfoldOutput(s);
+    const { outH: OH, outW: OW } = s;
     this.#convH = OH;
     this.#convW = OW;
     const K = s.inChannels * s.kernelH * s.kernelW, P = OH * OW;
@@ -496,6 +504,8 @@ export class ConvStage {
         }
       }
     }
+    // its output plane is the input's, which a "same" convolution with stride 1 (the only one
+    // taking this path) shares with its output: `#s`'s outH x outW
     im2colWide(t.cols, t.dyPad, {
       ...this.#s,
       batch: nc,

@@ -4,26 +4,25 @@
  * A padded convolution runs these on a zero-padded copy of its input (see `conv.ts`).
  *
  * Dimension letters: N batch, C channels, H x W input, KH x KW kernel, SH x SW strides,
- * OH = floor((H - KH) / SH) + 1 (likewise OW), P = OH·OW. `x` is NCHW; `cols` is row-major
- * `[C·KH·KW, N·P]`:
+ * OH = floor((H - KH) / SH) + 1 (likewise OW; given, see {@link SizedConv2DShape}), P = OH·OW.
+ * `x` is NCHW; `cols` is row-major `[C·KH·KW, N·P]`:
  *   cols[(c·KH + i)·KW + j, n·P + y·OW + x] = x[n, c, y·SH + i, x·SW + j]
  *
  * @module
  */
-import type { Conv2DShape } from "../../../cpu/conv2d.ts";
+import type { Conv2DShape } from "../../shapes.ts";
 
 /**
- * Output plane of a valid convolution with strides (the padding of `s` is ignored: these
- * loops run on an already padded input).
- *
- * @param s The shape.
- * @returns `{ outH: floor((H - KH) / SH) + 1, outW: floor((W - KW) / SW) + 1 }`.
+ * A convolution's shape with its output plane, which these loops take as given (they
+ * compute no output size): the plan's `outShape`, or `conv2dOutputSize` of `src/shapes.ts`
+ * for a caller without a plan. The loops run a valid convolution on an already padded input:
+ * the padding of the shape is ignored, `height` and `width` are the padded input's.
  */
-export function unfoldOutput(s: Conv2DShape): { outH: number; outW: number } {
-  return {
-    outH: Math.floor((s.height - s.kernelH) / (s.strideH ?? 1)) + 1,
-    outW: Math.floor((s.width - s.kernelW) / (s.strideW ?? 1)) + 1,
-  };
+export interface SizedConv2DShape extends Conv2DShape {
+  /** OH: output height, `floor((H - KH) / SH) + 1` of the (padded) input. */
+  outH: number;
+  /** OW: output width, `floor((W - KW) / SW) + 1`. */
+  outW: number;
 }
 
 /**
@@ -39,12 +38,12 @@ export function unfoldOutput(s: Conv2DShape): { outH: number; outW: number } {
 export function im2col(
   cols: Float32Array,
   x: Float32Array,
-  s: Conv2DShape,
+  s: SizedConv2DShape,
   colsAt = 0,
   xAt = 0,
 ): void {
   const { batch: N, inChannels: C, height: H, width: W, kernelH: KH, kernelW: KW } = s;
-  const { outH: OH, outW: OW } = unfoldOutput(s);
+  const { outH: OH, outW: OW } = s;
   const SW = s.strideW ?? 1, rowStep = (s.strideH ?? 1) * W, HW = H * W, CHW = C * HW;
   let d = colsAt;
   for (let c = 0; c < C; c++) {
@@ -78,9 +77,9 @@ export function im2col(
  * @param s The convolution shape (`batch` = N).
  * @param dxAt Offset of the output in `dx`.
  */
-export function col2im(dx: Float32Array, dCols: Float32Array, s: Conv2DShape, dxAt = 0): void {
+export function col2im(dx: Float32Array, dCols: Float32Array, s: SizedConv2DShape, dxAt = 0): void {
   const { batch: N, inChannels: C, height: H, width: W, kernelH: KH, kernelW: KW } = s;
-  const { outH: OH, outW: OW } = unfoldOutput(s);
+  const { outH: OH, outW: OW } = s;
   const SW = s.strideW ?? 1, rowStep = (s.strideH ?? 1) * W, HW = H * W, CHW = C * HW;
   dx.fill(0, dxAt, dxAt + N * CHW);
   let d = 0;
@@ -114,9 +113,8 @@ export function col2im(dx: Float32Array, dCols: Float32Array, s: Conv2DShape, dx
  * @param s The convolution shape.
  * @returns `(OH - 1)·W + OW`.
  */
-export function wideColumns(s: Conv2DShape): number {
-  const OH = s.height - s.kernelH + 1, OW = s.width - s.kernelW + 1;
-  return (OH - 1) * s.width + OW;
+export function wideColumns(s: SizedConv2DShape): number {
+  return (s.outH - 1) * s.width + s.outW;
 }
 
 /**
@@ -135,7 +133,7 @@ export function wideColumns(s: Conv2DShape): number {
 export function im2colWide(
   cols: Float32Array,
   x: Float32Array,
-  s: Conv2DShape,
+  s: SizedConv2DShape,
   colsAt = 0,
   xAt = 0,
 ): void {
@@ -165,7 +163,7 @@ export function im2colWide(
 export function col2imWide(
   dx: Float32Array,
   dCols: Float32Array,
-  s: Conv2DShape,
+  s: SizedConv2DShape,
   dxAt = 0,
 ): void {
   const { batch: N, inChannels: C, height: H, width: W, kernelH: KH, kernelW: KW } = s;

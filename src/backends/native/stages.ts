@@ -142,6 +142,8 @@ export const STAGES: Rules = {
           padLeft: layer.padLeft,
           padBottom: layer.padBottom,
           padRight: layer.padRight,
+          outH: layer.outShape[1],
+          outW: layer.outShape[2],
         },
         pool && {
           poolH: pool.poolH,

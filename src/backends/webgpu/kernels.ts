@@ -14,8 +14,6 @@ import type { Conv2DPlan, Pool2DPlan } from "../../backend.ts";
 import { dropoutScale, dropoutThreshold } from "../../../cpu/dropout.ts";
 import { pipelineFor, type ShaderName } from "./device.ts";
 import { SHADER_BINDINGS } from "./shaders.ts";
-import { conv2dOutputSize } from "../../../cpu/conv2d.ts";
-import { poolOutputSize } from "../../../cpu/maxpool2d.ts";
 
 export { packParams, PARAMS_SIZE } from "./params.ts";
 
@@ -47,8 +45,11 @@ const perElement = (perSample: number) => (count: number): [number, number] => [
 ];
 
 /**
- * Shape of a convolution (as `cpu/conv2d.ts`, without the batch): stride `SH x SW`
- * (default 1), zero padding `PT, PL, PB, PR` above, left, below, right (default 0).
+ * Shape of a convolution (as `src/shapes.ts`'s `Conv2DShape`, without the batch): stride
+ * `SH x SW` (default 1), zero padding `PT, PL, PB, PR` above, left, below, right (default 0),
+ * and the output plane `OH x OW`, as the plan's `outShape` gives it (the kernels compute no
+ * output size: a caller without a plan takes it from `conv2dOutputSize` in `src/shapes.ts`).
+ * The bottom and right padding are implied by `OH x OW`; the kernels do not read `PB`, `PR`.
  */
 export interface ConvDims {
   C: number;
@@ -63,45 +64,26 @@ export interface ConvDims {
   PL?: number;
   PB?: number;
   PR?: number;
+  /** Output height, `floor((H + PT + PB - KH) / SH) + 1`. */
+  OH: number;
+  /** Output width, `floor((W + PL + PR - KW) / SW) + 1`. */
+  OW: number;
 }
-
-/** The output size `OH x OW` (cpu/conv2d.ts's formula) and the stride and padding filled in. */
-function convShape(d: ConvDims) {
-  const SH = d.SH ?? 1, SW = d.SW ?? 1;
-  const PT = d.PT ?? 0, PL = d.PL ?? 0, PB = d.PB ?? 0, PR = d.PR ?? 0;
-  const { outH: OH, outW: OW } = conv2dOutputSize({
-    batch: 1,
-    inChannels: d.C,
-    height: d.H,
-    width: d.W,
-    outChannels: d.O,
-    kernelH: d.KH,
-    kernelW: d.KW,
-    strideH: SH,
-    strideW: SW,
-    padTop: PT,
-    padLeft: PL,
-    padBottom: PB,
-    padRight: PR,
-  });
-  return { SH, SW, PT, PL, OH, OW };
-}
-
-const convBase = (d: ConvDims) => ({ C: d.C, H: d.H, W: d.W, O: d.O, KH: d.KH, KW: d.KW });
 
 /**
  * The dims of a convolution layer.
  *
  * @param layer The layer's plan.
- * @returns Its shape without the batch.
+ * @returns Its shape without the batch, the output plane from its `outShape`.
  */
 export function convDims(layer: Conv2DPlan): ConvDims {
   const [C, H, W] = layer.inShape;
+  const [O, OH, OW] = layer.outShape;
   return {
     C,
     H,
     W,
-    O: layer.outShape[0],
+    O,
     KH: layer.kernelH,
     KW: layer.kernelW,
     SH: layer.strideH,
@@ -110,13 +92,27 @@ export function convDims(layer: Conv2DPlan): ConvDims {
     PL: layer.padLeft,
     PB: layer.padBottom,
     PR: layer.padRight,
+    OH,
+    OW,
   };
 }
 
 /** The override constants of the three conv2d kernels (shape, stride, top/left padding). */
 function convConstants(d: ConvDims) {
-  const { SH, SW, PT, PL, OH, OW } = convShape(d);
-  return { ...convBase(d), OH, OW, SH, SW, PT, PL };
+  return {
+    C: d.C,
+    H: d.H,
+    W: d.W,
+    O: d.O,
+    KH: d.KH,
+    KW: d.KW,
+    OH: d.OH,
+    OW: d.OW,
+    SH: d.SH ?? 1,
+    SW: d.SW ?? 1,
+    PT: d.PT ?? 0,
+    PL: d.PL ?? 0,
+  };
 }
 
 /** Of two block sizes, the one that rounds `n` up the least (the first on a tie). */
@@ -147,8 +143,10 @@ export function convWeightSplits(d: ConvDims): number {
 
 /**
  * Shape of a max or average pooling (as `cpu/maxpool2d.ts`, without the batch): window
- * `PH x PW`, stride `SH x SW` (default the window). A global average pooling is the window
- * `H x W`.
+ * `PH x PW`, stride `SH x SW` (default the window), and the output plane `OH x OW`, as the
+ * plan's `outShape` gives it (the kernels compute no output size: a caller without a plan
+ * takes it from `poolOutputSize` in `src/shapes.ts`). A global average pooling is the window
+ * `H x W` with a `1 x 1` output.
  */
 export interface PoolDims {
   C: number;
@@ -161,16 +159,22 @@ export interface PoolDims {
   ignoreBorder: boolean;
   /** Max pooling's backward tie rule (default `"first"`). */
   ties?: "first" | "all";
+  /** Output height (0 when `ignoreBorder` and the window is taller than the input). */
+  OH: number;
+  /** Output width. */
+  OW: number;
 }
 
 /**
  * The dims of a pooling layer.
  *
  * @param layer The layer's plan.
- * @returns Its shape without the batch.
+ * @returns Its shape without the batch, the output plane from its `outShape` (`1 x 1` for a
+ *   global pooling, whose `outShape` is `[C]`).
  */
 export function poolDims(layer: Pool2DPlan): PoolDims {
   const [C, H, W] = layer.inShape;
+  const [OH, OW] = layer.outShape.length === 3 ? [layer.outShape[1], layer.outShape[2]] : [1, 1];
   return {
     C,
     H,
@@ -181,21 +185,23 @@ export function poolDims(layer: Pool2DPlan): PoolDims {
     SW: layer.strideW,
     ignoreBorder: layer.ignoreBorder,
     ties: layer.ties,
+    OH,
+    OW,
   };
 }
 
+/** The override constants of the pooling kernels (shape, strides filled in, output plane). */
 function poolConstants(d: PoolDims) {
-  const SH = d.SH ?? d.PH, SW = d.SW ?? d.PW;
   return {
     C: d.C,
     H: d.H,
     W: d.W,
     PH: d.PH,
     PW: d.PW,
-    SH,
-    SW,
-    OH: poolOutputSize(d.H, d.PH, SH, d.ignoreBorder),
-    OW: poolOutputSize(d.W, d.PW, SW, d.ignoreBorder),
+    SH: d.SH ?? d.PH,
+    SW: d.SW ?? d.PW,
+    OH: d.OH,
+    OW: d.OW,
   };
 }
 
