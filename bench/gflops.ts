@@ -3,7 +3,7 @@
  * batch 500, GFLOP/s and GB/s (the minimum bytes each kernel must move), plus the total of one
  * training step's kernels. A kernel's time is (t(1 + K dispatches) - t(1 dispatch)) / K, each
  * the median of `--reps` submissions after a warm-up: the fixed cost of a submission and its
- * wait (about 11 ms on llvmpipe) cancels out.
+ * wait (about 11 ms on llvmpipe) cancels out. The cases are the per-op benches' (`<op>_bench.ts`).
  *
  *   deno run -A bench/gflops.ts [--reps 5] [--filter conv] [--json]
  *   DENO_WEBGPU_BACKEND=gl deno run -A bench/gflops.ts     (llvmpipe through GL)
@@ -12,7 +12,13 @@
  */
 import { parseArgs } from "node:util";
 import { getDevice } from "../src/backends/webgpu/device.ts";
-import { gpuRunner, LENET } from "./_bench_util.ts";
+import { gpuRunner } from "./_bench_util.ts";
+import { LENET as conv2d } from "./conv2d_bench.ts";
+import { LENET as maxpool2d } from "./maxpool2d_bench.ts";
+import { LENET as dense } from "./dense_bench.ts";
+import { LENET as activations } from "./activations_bench.ts";
+import { LENET as softmaxNll } from "./softmax_nll_bench.ts";
+import { LENET as sgd } from "./sgd_bench.ts";
 
 const args = parseArgs({
   args: Deno.args,
@@ -33,7 +39,7 @@ const rows: {
   gflops: number;
   gbs: number;
 }[] = [];
-for (const c of Object.values(LENET).flat()) {
+for (const c of [conv2d, maxpool2d, dense, activations, softmaxNll, sgd].flat()) {
   if (args.filter && !c.group.includes(args.filter)) continue;
   for (let k = 0; k < c.kernels.length; k++) {
     const call = c.kernels[k];
