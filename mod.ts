@@ -27,6 +27,7 @@
  * @module
  */
 export {
+  ActivationLayer,
   AvgPool2D,
   BatchNorm1D,
   BatchNorm2D,
@@ -57,6 +58,7 @@ export type {
   WeightInit,
 } from "./src/layers.ts";
 export type { MaxPoolTies } from "./cpu/maxpool2d.ts";
+export type { ActivationKind } from "./src/activations.ts";
 export { Dataset, initialParams, Sequential } from "./src/model.ts";
 export type { Evaluation, InitOptions, ModelOptions, Tensor, TrainOptions } from "./src/model.ts";
 export type {

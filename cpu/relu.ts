@@ -10,6 +10,12 @@
  */
 
 import type { FloatArray } from "./types.ts";
+import { backwardLoop, forwardLoop } from "../src/activations.ts";
+
+// The loops come from the table entry ACTIVATIONS.relu in src/activations.ts, which also
+// generates the WebGPU kernels relu_forward and relu_backward.
+const forward = forwardLoop("relu");
+const backward = backwardLoop("relu");
 
 /**
  * Forward pass: `out[k] = x[k] < 0 ? 0 : x[k]`. A NaN input gives NaN (the comparison is false),
@@ -31,8 +37,7 @@ import type { FloatArray } from "./types.ts";
  * ```
  */
 export function reluForward(out: FloatArray, x: FloatArray): void {
-  checkLength("reluForward", "out", out, x.length);
-  for (let k = 0; k < x.length; k++) out[k] = x[k] < 0 ? 0 : x[k];
+  forward(out, x);
 }
 
 /**
@@ -56,13 +61,5 @@ export function reluForward(out: FloatArray, x: FloatArray): void {
  * ```
  */
 export function reluBackward(dx: FloatArray, dOut: FloatArray, y: FloatArray): void {
-  checkLength("reluBackward", "dx", dx, y.length);
-  checkLength("reluBackward", "dOut", dOut, y.length);
-  for (let k = 0; k < y.length; k++) dx[k] = y[k] > 0 ? dOut[k] : 0;
-}
-
-function checkLength(fn: string, name: string, a: ArrayLike<number>, expected: number): void {
-  if (a.length !== expected) {
-    throw new RangeError(`${fn}: ${name} must have length ${expected}, received ${a.length}`);
-  }
+  backward(dx, dOut, y);
 }

@@ -9,6 +9,12 @@
  */
 
 import type { FloatArray } from "./types.ts";
+import { backwardLoop, forwardLoop } from "../src/activations.ts";
+
+// The loops come from the table entry ACTIVATIONS.sigmoid in src/activations.ts, which also
+// generates the WebGPU kernels sigmoid_forward and sigmoid_backward.
+const forward = forwardLoop("sigmoid");
+const backward = backwardLoop("sigmoid");
 
 /**
  * Forward pass: `out[k] = 1 / (1 + exp(-x[k]))`, evaluated without overflow: for x < 0 it
@@ -32,16 +38,7 @@ import type { FloatArray } from "./types.ts";
  * ```
  */
 export function sigmoidForward(out: FloatArray, x: FloatArray): void {
-  checkLength("sigmoidForward", "out", out, x.length);
-  for (let k = 0; k < x.length; k++) {
-    const v = x[k];
-    if (v >= 0) {
-      out[k] = 1 / (1 + Math.exp(-v));
-    } else {
-      const e = Math.exp(v);
-      out[k] = e / (1 + e);
-    }
-  }
+  forward(out, x);
 }
 
 /**
@@ -65,13 +62,5 @@ export function sigmoidForward(out: FloatArray, x: FloatArray): void {
  * ```
  */
 export function sigmoidBackward(dx: FloatArray, dOut: FloatArray, y: FloatArray): void {
-  checkLength("sigmoidBackward", "dx", dx, y.length);
-  checkLength("sigmoidBackward", "dOut", dOut, y.length);
-  for (let k = 0; k < y.length; k++) dx[k] = dOut[k] * y[k] * (1 - y[k]);
-}
-
-function checkLength(fn: string, name: string, a: ArrayLike<number>, expected: number): void {
-  if (a.length !== expected) {
-    throw new RangeError(`${fn}: ${name} must have length ${expected}, received ${a.length}`);
-  }
+  backward(dx, dOut, y);
 }

@@ -9,6 +9,12 @@
  */
 
 import type { FloatArray } from "./types.ts";
+import { backwardLoop, forwardLoop } from "../src/activations.ts";
+
+// The loops come from the table entry ACTIVATIONS.tanh in src/activations.ts, which also
+// generates the WebGPU kernels tanh_forward and tanh_backward.
+const forward = forwardLoop("tanh");
+const backward = backwardLoop("tanh");
 
 /**
  * Forward pass: `out[k] = tanh(x[k])` (`Math.tanh`, exact to the last bits and saturating to
@@ -30,8 +36,7 @@ import type { FloatArray } from "./types.ts";
  * ```
  */
 export function tanhForward(out: FloatArray, x: FloatArray): void {
-  checkLength("tanhForward", "out", out, x.length);
-  for (let k = 0; k < x.length; k++) out[k] = Math.tanh(x[k]);
+  forward(out, x);
 }
 
 /**
@@ -55,13 +60,5 @@ export function tanhForward(out: FloatArray, x: FloatArray): void {
  * ```
  */
 export function tanhBackward(dx: FloatArray, dOut: FloatArray, y: FloatArray): void {
-  checkLength("tanhBackward", "dx", dx, y.length);
-  checkLength("tanhBackward", "dOut", dOut, y.length);
-  for (let k = 0; k < y.length; k++) dx[k] = dOut[k] * (1 - y[k] * y[k]);
-}
-
-function checkLength(fn: string, name: string, a: ArrayLike<number>, expected: number): void {
-  if (a.length !== expected) {
-    throw new RangeError(`${fn}: ${name} must have length ${expected}, received ${a.length}`);
-  }
+  backward(dx, dOut, y);
 }

@@ -12,6 +12,7 @@
  *
  * @module
  */
+import type { ActivationKind } from "./activations.ts";
 
 /** The backends a model can run on. */
 export type BackendName = "cpu" | "webgpu" | "native";
@@ -112,10 +113,10 @@ export interface DensePlan {
   bias: ParamSpec;
 }
 
-/** Elementwise activation; backward uses the forward output. */
+/** Elementwise activation (`src/activations.ts`); backward reads the forward input or output. */
 export interface ActivationPlan {
-  /** Which activation. */
-  kind: "tanh" | "sigmoid" | "relu";
+  /** Which activation: a key of `ACTIVATIONS`. */
+  kind: ActivationKind;
   /** Layer name, used in parameter names and errors. */
   name: string;
   /** Input of one sample. */

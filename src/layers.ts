@@ -9,6 +9,7 @@ import type { LayerPlan, NetworkPlan, ParamSpec } from "./backend.ts";
 import { convWeightBound, denseWeightBound, heWeightBound } from "../cpu/init.ts";
 import { conv2dOutputSize, conv2dPadding, poolOutputSize } from "./shapes.ts";
 import type { MaxPoolTies } from "../cpu/maxpool2d.ts";
+import { type ActivationKind, ACTIVATIONS } from "./activations.ts";
 import {
   checkBoolean,
   checkChoice,
@@ -643,12 +644,44 @@ export class Dense {
   }
 }
 
-function planActivation(
-  kind: "tanh" | "sigmoid" | "relu",
-  input: readonly number[],
-  ctx: PlanContext,
-): PlannedLayer {
-  return { plan: { kind, name: ctx.name, inShape: [...input], outShape: [...input] } };
+/**
+ * The base of the elementwise activation layers, one per entry of `ACTIVATIONS`
+ * (`src/activations.ts`, where their formulas, kernels and CPU loops come from).
+ *
+ * @example
+ * ```ts
+ * import { ActivationLayer, Tanh } from "./layers.ts";
+ * console.log(new Tanh() instanceof ActivationLayer); // true
+ * ```
+ */
+export class ActivationLayer<K extends ActivationKind> {
+  /** Discriminant used by the planner. */
+  readonly kind: K;
+  /** Optional name used in error messages. */
+  readonly name?: string;
+  /**
+   * Creates the layer.
+   *
+   * @param kind The key of `ACTIVATIONS`.
+   * @param name Optional name used in error messages.
+   */
+  constructor(kind: K, name?: string) {
+    this.kind = kind;
+    this.name = checkString(name, `${ACTIVATIONS[kind].label}: name`);
+  }
+
+  /**
+   * Resolves the layer for an input shape.
+   *
+   * @param input Shape of one input sample.
+   * @param ctx Name and position.
+   * @returns The plan (same shape out as in).
+   */
+  plan(input: readonly number[], ctx: PlanContext): PlannedLayer {
+    return {
+      plan: { kind: this.kind, name: ctx.name, inShape: [...input], outShape: [...input] },
+    };
+  }
 }
 
 /**
@@ -661,29 +694,14 @@ function planActivation(
  * console.log(act.kind); // "tanh"
  * ```
  */
-export class Tanh {
-  /** Discriminant used by the planner. */
-  readonly kind = "tanh" as const;
-  /** Optional name used in error messages. */
-  readonly name?: string;
+export class Tanh extends ActivationLayer<"tanh"> {
   /**
    * Creates the layer.
    *
    * @param name Optional name used in error messages.
    */
   constructor(name?: string) {
-    this.name = checkString(name, "Tanh: name");
-  }
-
-  /**
-   * Resolves the layer for an input shape.
-   *
-   * @param input Shape of one input sample.
-   * @param ctx Name and position.
-   * @returns The plan (same shape out as in).
-   */
-  plan(input: readonly number[], ctx: PlanContext): PlannedLayer {
-    return planActivation(this.kind, input, ctx);
+    super("tanh", name);
   }
 }
 
@@ -697,29 +715,14 @@ export class Tanh {
  * console.log(act.kind); // "sigmoid"
  * ```
  */
-export class Sigmoid {
-  /** Discriminant used by the planner. */
-  readonly kind = "sigmoid" as const;
-  /** Optional name used in error messages. */
-  readonly name?: string;
+export class Sigmoid extends ActivationLayer<"sigmoid"> {
   /**
    * Creates the layer.
    *
    * @param name Optional name used in error messages.
    */
   constructor(name?: string) {
-    this.name = checkString(name, "Sigmoid: name");
-  }
-
-  /**
-   * Resolves the layer for an input shape.
-   *
-   * @param input Shape of one input sample.
-   * @param ctx Name and position.
-   * @returns The plan (same shape out as in).
-   */
-  plan(input: readonly number[], ctx: PlanContext): PlannedLayer {
-    return planActivation(this.kind, input, ctx);
+    super("sigmoid", name);
   }
 }
 
@@ -733,29 +736,14 @@ export class Sigmoid {
  * console.log(new ReLU().kind); // "relu"
  * ```
  */
-export class ReLU {
-  /** Discriminant used by the planner. */
-  readonly kind = "relu" as const;
-  /** Optional name used in error messages. */
-  readonly name?: string;
+export class ReLU extends ActivationLayer<"relu"> {
   /**
    * Creates the layer.
    *
    * @param name Optional name used in error messages.
    */
   constructor(name?: string) {
-    this.name = checkString(name, "ReLU: name");
-  }
-
-  /**
-   * Resolves the layer for an input shape.
-   *
-   * @param input Shape of one input sample.
-   * @param ctx Name and position.
-   * @returns The plan (same shape out as in).
-   */
-  plan(input: readonly number[], ctx: PlanContext): PlannedLayer {
-    return planActivation(this.kind, input, ctx);
+    super("relu", name);
   }
 }
 

@@ -1,6 +1,7 @@
 /**
  * The kernels embedded in `src/backends/webgpu/shaders.ts` (so they load with no file-system
- * permission) are exactly the files in `shaders/`, the prelude is `struct Params` as
+ * permission) are exactly the files in `shaders/` plus the activation kernels that
+ * `shaders/embed.ts` generates from `ACTIVATIONS` (`src/activations.ts`), the prelude is `struct Params` as
  * generated from PARAMS_FIELDS plus `shaders/_prelude.wgsl`, and the optional parts are the
  * other `shaders/_<part>.wgsl`, and the binding names are the shaders' `var`s: run
  * `deno task embed` after editing one.

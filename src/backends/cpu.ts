@@ -26,9 +26,13 @@ import { biasBackward, biasForward, type BiasShape } from "../../cpu/bias.ts";
 import { maxPool2dBackward, maxPool2dForward, type Pool2DShape } from "../../cpu/maxpool2d.ts";
 import { avgPool2dBackward, avgPool2dForward } from "../../cpu/avgpool2d.ts";
 import { denseBackward, denseForward, type DenseShape } from "../../cpu/dense.ts";
-import { tanhBackward, tanhForward } from "../../cpu/tanh.ts";
-import { sigmoidBackward, sigmoidForward } from "../../cpu/sigmoid.ts";
-import { reluBackward, reluForward } from "../../cpu/relu.ts";
+import {
+  ACTIVATION_KINDS,
+  type ActivationKind,
+  ACTIVATIONS,
+  backwardLoop,
+  forwardLoop,
+} from "../activations.ts";
 import { dropoutBackward, dropoutForward, dropoutKey } from "../../cpu/dropout.ts";
 import {
   batchNormBackward,
@@ -133,15 +137,19 @@ const dense: CpuLayer<DensePlan> = {
 };
 
 /** An elementwise layer whose backward needs its output. */
-function pointwise(
-  forward: (y: FloatArray, x: FloatArray) => void,
-  backward: (dx: FloatArray, dy: FloatArray, y: FloatArray) => void,
-): CpuLayer<LayerPlan> {
+/** An activation of `ACTIVATIONS`: the loops of its `cpu/<kind>.ts`, built from its entry. */
+function pointwise(kind: ActivationKind): CpuLayer<LayerPlan> {
+  const forward = forwardLoop(kind), backward = backwardLoop(kind);
+  const fromX = ACTIVATIONS[kind].from === "x";
   return {
     forward: (_, io) => forward(io.y, io.x),
-    backward: (_, io) => io.dx && backward(io.dx, io.dy, io.y),
+    backward: (_, io) => io.dx && backward(io.dx, io.dy, fromX ? io.x : io.y),
   };
 }
+
+const activations = Object.fromEntries(
+  ACTIVATION_KINDS.map((kind) => [kind, pointwise(kind)]),
+) as { [K in ActivationKind]: CpuLayer<Extract<LayerPlan, { kind: K }>> };
 
 const dropout: CpuLayer<DropoutPlan> = {
   forward: (l, io) => {
@@ -216,9 +224,7 @@ const LAYERS: { [K in LayerPlan["kind"]]: CpuLayer<Extract<LayerPlan, { kind: K 
   maxpool2d: maxPool,
   avgpool2d: avgPool,
   dense,
-  tanh: pointwise(tanhForward, tanhBackward),
-  sigmoid: pointwise(sigmoidForward, sigmoidBackward),
-  relu: pointwise(reluForward, reluBackward),
+  ...activations,
   dropout,
   batchnorm: batchNorm,
   softmax,

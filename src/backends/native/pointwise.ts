@@ -6,8 +6,10 @@
  * @module
  */
 
-/** An activation fused after a layer, or none. */
-export type Activation = "tanh" | "sigmoid" | "relu" | null;
+import { type ActivationKind, ACTIVATIONS } from "../../activations.ts";
+
+/** An activation (a key of `ACTIVATIONS`) fused after a layer, or none. */
+export type Activation = ActivationKind | null;
 
 /**
  * tanh rounded to float32 exactly as `Math.fround(Math.tanh(x))` (what `cpu/tanh.ts` stores
@@ -33,8 +35,9 @@ export function tanh(x: number): number {
 }
 
 /**
- * Applies an activation in place to `y[0, len)`: the values of `cpu/tanh.ts`, `cpu/sigmoid.ts`
- * and `cpu/relu.ts` (`x < 0 ? 0 : x`, so NaN stays NaN).
+ * Applies an activation in place to `y[0, len)`: the values of its `cpu/<kind>.ts`. Own loops
+ * for tanh (the faster {@link tanh}), sigmoid and relu (on the bits: `x < 0 ? 0 : x`, so NaN
+ * stays NaN); any other activation runs its `ACTIVATIONS` entry's `forward`.
  *
  * @param act The activation; null does nothing.
  * @param y Values, overwritten.
@@ -62,18 +65,23 @@ export function activateInPlace(act: Activation, y: Float32Array, len: number): 
       const v = u[k];
       u[k] = v & ~((v >> 31) & -((v & 0x7fffffff) <= 0x7f800000));
     }
+  } else if (act) {
+    const f = ACTIVATIONS[act as ActivationKind].forward;
+    for (let k = 0; k < len; k++) y[k] = f(y[k]);
   }
 }
 
 /**
  * `dPre[k] = dOut[k] · act'(x)` from the forward output `y`, for `k < len` (ReLU:
  * `y > 0 ? dOut : 0`, PyTorch's `threshold_backward`, as `dOut·(y > 0)`: a non-finite `dOut`
- * where `y <= 0` gives NaN instead of 0); with no activation a copy.
+ * where `y <= 0` gives NaN instead of 0); with no activation a copy. Own loops for tanh,
+ * sigmoid and relu; any other activation runs its `ACTIVATIONS` entry's `backward`, and `y`
+ * is then whatever that entry's `from` names (the forward input for `from: "x"`).
  *
  * @param act The activation.
  * @param dPre Gradient w.r.t. the activation's input, overwritten (may be `dOut`).
  * @param dOut Gradient w.r.t. the activation's output.
- * @param y The activation's output.
+ * @param y The activation's output (its input for an entry with `from: "x"`).
  * @param len Number of values.
  */
 export function activationBackward(
@@ -90,6 +98,9 @@ export function activationBackward(
   } else if (act === "relu") {
     // a product, not a ternary: no branch to mispredict on random signs (2x faster)
     for (let k = 0; k < len; k++) dPre[k] = dOut[k] * +(y[k] > 0);
+  } else if (act) {
+    const b = ACTIVATIONS[act as ActivationKind].backward;
+    for (let k = 0; k < len; k++) dPre[k] = b(dOut[k], y[k]);
   } else if (dPre !== dOut) {
     dPre.set(dOut.subarray(0, len));
   }

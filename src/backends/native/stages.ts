@@ -10,7 +10,13 @@
  *
  * @module
  */
-import type { BiasPlan, LayerPlan, ParamSpec, Pool2DPlan } from "../../backend.ts";
+import type { ActivationPlan, BiasPlan, LayerPlan, ParamSpec, Pool2DPlan } from "../../backend.ts";
+import {
+  ACTIVATION_KINDS,
+  type ActivationKind,
+  ACTIVATIONS,
+  isActivation,
+} from "../../activations.ts";
 import { dropoutBackward, dropoutForward, dropoutKey } from "../../../cpu/dropout.ts";
 import { sizeOf } from "../host.ts";
 import type { Blas } from "./blas.ts";
@@ -84,7 +90,8 @@ type Fusable = "maxpool2d" | "bias" | "activation";
 const FUSABLE: Record<Fusable, (l: LayerPlan, owner: LayerPlan) => boolean> = {
   maxpool2d: (l) => l.kind === "maxpool2d",
   bias: (l, owner) => l.kind === "bias" && owner.kind === "conv2d" && owner.bias === null,
-  activation: (l) => l.kind === "tanh" || l.kind === "sigmoid" || l.kind === "relu",
+  // only those whose backward reads the output: a fused stage keeps no pre-activation values
+  activation: (l) => isActivation(l.kind) && ACTIVATIONS[l.kind].from === "y",
 };
 
 /** How one layer kind becomes a stage. */
@@ -97,22 +104,28 @@ interface StageRule<L extends LayerPlan> {
 
 type Rules = { [K in LayerPlan["kind"]]: StageRule<Extract<LayerPlan, { kind: K }>> };
 
-const activationRule: StageRule<Extract<LayerPlan, { kind: "tanh" | "sigmoid" | "relu" }>> = {
+const activationRule: StageRule<ActivationPlan> = {
   fuses: [],
   make: (layer) => {
     const act = layer.kind, outSize = sizeOf(layer.outShape);
+    const fromX = ACTIVATIONS[act].from === "x";
     return {
       outSize,
       forward(x, out, n) {
         out.set(x.subarray(0, n * outSize));
         activateInPlace(act, out, n * outSize);
       },
-      backward(dx, dOut, _x, out, n) {
-        if (dx) activationBackward(act, dx, dOut, out, n * outSize);
+      backward(dx, dOut, x, out, n) {
+        if (dx) activationBackward(act, dx, dOut, fromX ? x : out, n * outSize);
       },
     };
   },
 };
+
+/** The rule of every activation kind. */
+const activationRules = Object.fromEntries(
+  ACTIVATION_KINDS.map((kind) => [kind, activationRule]),
+) as { [K in ActivationKind]: StageRule<Extract<LayerPlan, { kind: K }>> };
 
 /** The table: layer kind → how it becomes a stage. */
 export const STAGES: Rules = {
@@ -290,9 +303,7 @@ export const STAGES: Rules = {
       };
     },
   },
-  tanh: activationRule,
-  sigmoid: activationRule,
-  relu: activationRule,
+  ...activationRules,
   softmax: {
     fuses: [],
     make(layer) {

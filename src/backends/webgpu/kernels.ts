@@ -14,6 +14,7 @@ import type { Conv2DPlan, Pool2DPlan } from "../../backend.ts";
 import { dropoutScale, dropoutThreshold } from "../../../cpu/dropout.ts";
 import { pipelineFor, type ShaderName } from "./device.ts";
 import { SHADER_BINDINGS } from "./shaders.ts";
+import { type ActivationKind, ACTIVATIONS } from "../../activations.ts";
 
 export { packParams, PARAMS_SIZE } from "./params.ts";
 
@@ -335,8 +336,9 @@ export const specs = {
     constants: { I, J },
     groups: () => [ceilDiv(ceilDiv(J, 8), 64), ceilDiv(I, 8)],
   }),
+  /** An activation of `ACTIVATIONS`; its backward reads x or y as the entry's `from` says. */
   activation: (
-    kind: "tanh" | "sigmoid" | "relu",
+    kind: ActivationKind,
     direction: "forward" | "backward",
     size: number,
   ): KernelSpec => ({
@@ -344,7 +346,7 @@ export const specs = {
     sizes: (n): Record<string, number> =>
       direction === "forward"
         ? { inp: n * size, out: n * size }
-        : { dOut: n * size, y: n * size, dx: n * size },
+        : { dOut: n * size, [ACTIVATIONS[kind].from]: n * size, dx: n * size },
     constants: { SIZE: size },
     groups: perElement(size),
   }),

@@ -8,6 +8,7 @@
  */
 import type { LayerPlan, NetworkPlan } from "../../backend.ts";
 import { sizeOf } from "../host.ts";
+import { ACTIVATION_KINDS, type ActivationKind, ACTIVATIONS } from "../../activations.ts";
 import {
   type Binding,
   convDims,
@@ -71,8 +72,9 @@ const launch = (spec: KernelSpec, bindings: Record<string, Binding>): Launch => 
   bindings,
 });
 
-/** Elementwise activations: forward from x, backward from the output y. */
-function activation(kind: "tanh" | "sigmoid" | "relu"): Lowering {
+/** An elementwise activation of `ACTIVATIONS`: forward from x, backward from x or y. */
+function activation(kind: ActivationKind): Lowering {
+  const from = ACTIVATIONS[kind].from;
   return {
     forward: ({ layer, params, x, y }) => [
       launch(specs.activation(kind, "forward", sizeOf(layer.outShape)), {
@@ -81,19 +83,24 @@ function activation(kind: "tanh" | "sigmoid" | "relu"): Lowering {
         out: y,
       }),
     ],
-    backward: ({ layer, params, y, dy, dx }) =>
+    backward: ({ layer, params, x, y, dy, dx }) =>
       dx
         ? [
           launch(specs.activation(kind, "backward", sizeOf(layer.outShape)), {
             params,
             dOut: dy!,
-            y,
+            [from]: from === "x" ? x : y,
             dx,
           }),
         ]
         : [],
   };
 }
+
+/** The lowering of every activation kind. */
+const ACTIVATION_LOWERINGS = Object.fromEntries(
+  ACTIVATION_KINDS.map((kind) => [kind, activation(kind)]),
+) as { [K in ActivationKind]: Lowering<LayerPlan & { kind: K }> };
 
 /** Every layer kind of the plan, lowered. */
 export const LOWERINGS: { [K in LayerPlan["kind"]]: Lowering<LayerPlan & { kind: K }> } = {
@@ -206,9 +213,7 @@ export const LOWERINGS: { [K in LayerPlan["kind"]]: Lowering<LayerPlan & { kind:
       return out;
     },
   },
-  tanh: activation("tanh"),
-  sigmoid: activation("sigmoid"),
-  relu: activation("relu"),
+  ...ACTIVATION_LOWERINGS,
   dropout: {
     forward: ({ layer, index, params, x, y }, mode) => [
       launch(specs.dropout("forward", sizeOf(layer.outShape), layer.rate, index, mode), {
