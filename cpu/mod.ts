@@ -25,6 +25,8 @@ export * from "./dense.ts";
 export * from "./tanh.ts";
 export * from "./sigmoid.ts";
 export * from "./relu.ts";
+export * from "./gelu.ts";
+export * from "./erf.ts";
 export * from "./dropout.ts";
 export * from "./batchnorm.ts";
 export * from "./softmax.ts";

@@ -9,6 +9,7 @@
  * @module
  */
 import type { FloatArray } from "../cpu/types.ts";
+import { normalCdf } from "../cpu/erf.ts";
 
 /** Which forward value an activation's backward reads. */
 export type BackwardFrom = "x" | "y";
@@ -39,7 +40,49 @@ export interface ActivationOp {
 }
 
 /** An elementwise activation's plan kind: a key of {@link ACTIVATIONS}. */
-export type ActivationKind = "tanh" | "sigmoid" | "relu";
+export type ActivationKind = "tanh" | "sigmoid" | "relu" | "gelu" | "gelu_tanh";
+
+const SQRT_2_OVER_PI = 0.7978845608028654; // sqrt(2/pi)
+const GELU_C = 0.044715;
+
+/** GELU "tanh": s = (1 + tanh(u)) / 2 = sigmoid(2u), u = sqrt(2/pi) (x + 0.044715 x^3). */
+function geluTanhS(x: number): number {
+  const u2 = 2 * SQRT_2_OVER_PI * (x + GELU_C * x * x * x);
+  if (u2 >= 0) return 1 / (1 + Math.exp(-u2));
+  const e = Math.exp(u2);
+  return e / (1 + e);
+}
+
+/**
+ * WGSL of GELU "none": Phi(t) from erfc by Abramowitz & Stegun 7.1.26,
+ * erfc(z) ~ s (a1 + s (a2 + ... + s a5)) exp(-z^2), s = 1 / (1 + p z), z >= 0, whose absolute
+ * error is at most 1.5e-7 (so 7.5e-8 in Phi); taken on |t| so that nothing cancels.
+ */
+const GELU_PHI_WGSL =
+  `// Phi(t) = P(N(0,1) <= t): erfc by Abramowitz & Stegun 7.1.26 (|error| <= 1.5e-7).
+fn gelu_phi(t: f32) -> f32 {
+  let z = abs(t) * 0.70710678;
+  let s = 1.0 / (1.0 + 0.3275911 * z);
+  let p = s * (0.254829592 + s * (-0.284496736 + s * (1.421413741 + s * (-1.453152027 +
+    s * 1.061405429))));
+  let q = 0.5 * p * exp(-z * z); // P(N(0,1) > |t|)
+  return select(1.0 - q, q, t < 0.0);
+}`;
+
+/** WGSL of GELU "tanh": s = sigmoid(2u), stable (as ACTIVATIONS.sigmoid), and the derivative. */
+const GELU_TANH_WGSL =
+  `// (1 + tanh(u)) / 2 = sigmoid(2u), u = sqrt(2/pi) (t + 0.044715 t^3): no 1 - 1 cancels.
+fn gelu_tanh_s(t: f32) -> f32 {
+  let u2 = 1.5957691216 * (t + 0.044715 * t * t * t);
+  let e = exp(-abs(u2));
+  return select(e / (1.0 + e), 1.0 / (1.0 + e), u2 >= 0.0);
+}
+
+// d/dt [t s(t)] = s + 2 t s (1 - s) u'(t),  u' = sqrt(2/pi) (1 + 3 * 0.044715 t^2).
+fn gelu_tanh_grad(t: f32) -> f32 {
+  let s = gelu_tanh_s(t);
+  return s + 2.0 * t * s * (1.0 - s) * 0.7978845608 * (1.0 + 0.134145 * t * t);
+}`;
 
 /** The activations, by plan kind. */
 export const ACTIVATIONS: Readonly<Record<ActivationKind, ActivationOp>> = {
@@ -98,6 +141,49 @@ export const ACTIVATIONS: Readonly<Record<ActivationKind, ActivationOp>> = {
     forward: (x) => x < 0 ? 0 : x,
     backward: (g, y) => y > 0 ? g : 0,
     wgsl: { forward: "select(x, 0.0, x < 0.0)", backward: "select(0.0, g, y > 0.0)" },
+  },
+  gelu: {
+    label: "GELU",
+    doc: {
+      forward: "out = x * Phi(x) = 0.5 x (1 + erf(x / sqrt(2)))  (PyTorch's GELU, " +
+        "approximate = none; WGSL: erfc by A&S 7.1.26, |error| <= 1.5e-7, so <= 7.5e-8 |x|)",
+      backward: "dx = dOut * (Phi(x) + x phi(x)),  phi(x) = exp(-x^2 / 2) / sqrt(2 pi), " +
+        "x = the forward input",
+      cpu: ["geluForward", "geluBackward", "cpu/gelu.ts"],
+      native: "this entry's expressions (float64, as the CPU twin); not fused (its backward " +
+        "needs x)",
+    },
+    from: "x",
+    forward: (x) => x * normalCdf(x),
+    backward: (g, x) => g * (normalCdf(x) + x * 0.3989422804014327 * Math.exp(-0.5 * x * x)),
+    wgsl: {
+      functions: GELU_PHI_WGSL,
+      forward: "x * gelu_phi(x)",
+      backward: "g * (gelu_phi(x) + x * 0.39894228 * exp(-0.5 * x * x))",
+    },
+  },
+  gelu_tanh: {
+    label: "GELU",
+    doc: {
+      forward: "out = 0.5 x (1 + tanh(u)),  u = sqrt(2/pi) (x + 0.044715 x^3)  (PyTorch's " +
+        "GELU, approximate = tanh; computed as x sigmoid(2u): no cancellation)",
+      backward: "dx = dOut * (s + 2 x s (1 - s) sqrt(2/pi) (1 + 3 * 0.044715 x^2)),  " +
+        "s = sigmoid(2u), x = the forward input",
+      cpu: ["geluTanhForward", "geluTanhBackward", "cpu/gelu.ts"],
+      native: "this entry's expressions (float64, as the CPU twin); not fused (its backward " +
+        "needs x)",
+    },
+    from: "x",
+    forward: (x) => x * geluTanhS(x),
+    backward: (g, x) => {
+      const s = geluTanhS(x);
+      return g * (s + 2 * x * s * (1 - s) * SQRT_2_OVER_PI * (1 + 3 * GELU_C * x * x));
+    },
+    wgsl: {
+      functions: GELU_TANH_WGSL,
+      forward: "x * gelu_tanh_s(x)",
+      backward: "g * gelu_tanh_grad(x)",
+    },
   },
 };
 

@@ -31,6 +31,7 @@ export type Layer =
   | Tanh
   | Sigmoid
   | ReLU
+  | GELU
   | Dropout
   | BatchNorm2D
   | BatchNorm1D
@@ -84,6 +85,12 @@ function expectImage(shape: readonly number[], where: string): [number, number, 
 const ZEROS = { kind: "zeros" } as const;
 const ONES = { kind: "ones" } as const;
 
+/** Whether the weights before `next` start He-uniform under `"auto"`: a ReLU or GELU follows. */
+function heAfter(next: readonly Layer[]): boolean {
+  const act = activationAfter(next);
+  return act === "relu" || act === "gelu";
+}
+
 /** The first layer after `next[0..]` that is not a pooling, batch norm or dropout. */
 function activationAfter(next: readonly Layer[]): Layer["kind"] | undefined {
   for (const l of next) {
@@ -114,7 +121,7 @@ export interface Conv2DOptions {
   padding?: "valid" | "same" | number | [number, number];
   /**
    * Weight initialisation. `"auto"` (default): He uniform ±sqrt(6/fan_in) when the next
-   * activation (after any pooling, batch norm or dropout) is {@link ReLU}, else the
+   * activation (after any pooling, batch norm or dropout) is {@link ReLU} or {@link GELU}, else the
    * tutorial's `"tutorial"` rule. `"he"`, `"tutorial"` force one; the bias starts at zero.
    */
   init?: Exclude<WeightInit, "zeros">;
@@ -229,7 +236,7 @@ export class Conv2D {
     }
     const { outH, outW } = conv2dOutputSize(shape);
     const next = ctx.next[0];
-    const he = this.init === "he" || (this.init === "auto" && activationAfter(ctx.next) === "relu");
+    const he = this.init === "he" || (this.init === "auto" && heAfter(ctx.next));
     const poolArea = next?.kind === "maxpool2d" ? next.poolSize[0] * next.poolSize[1] : 1;
     const weight: ParamSpec = {
       name: `${ctx.name}.weight`,
@@ -560,7 +567,7 @@ export interface DenseOptions {
    * Weight initialisation. `"auto"` (default) follows the tutorial: zeros when the next
    * layer is {@link Softmax} (LogisticRegression), uniform ±sqrt(6/(in+out)) otherwise, times
    * 4 when the next layer is {@link Sigmoid} (HiddenLayer); He uniform ±sqrt(6/in) when the
-   * next activation (after any batch norm or dropout) is {@link ReLU}. `"uniform"` is the
+   * next activation (after any batch norm or dropout) is {@link ReLU} or {@link GELU}. `"uniform"` is the
    * tutorial's rule without the zeros.
    */
   init?: "auto" | "uniform" | "he" | "zeros";
@@ -614,7 +621,7 @@ export class Dense {
       ? this.init
       : next === "softmax"
       ? "zeros"
-      : activationAfter(ctx.next) === "relu"
+      : heAfter(ctx.next)
       ? "he"
       : "uniform";
     const weight: ParamSpec = {
@@ -744,6 +751,63 @@ export class ReLU extends ActivationLayer<"relu"> {
    */
   constructor(name?: string) {
     super("relu", name);
+  }
+}
+
+/** Options of {@link GELU}. */
+export interface GELUOptions {
+  /**
+   * PyTorch's `approximate`: `"none"` (default), the exact `x * Phi(x)`; `"tanh"`,
+   * `0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))`.
+   */
+  approximate?: "none" | "tanh";
+  /** Name used in error messages. Default `gelu<i>`. */
+  name?: string;
+}
+
+/**
+ * Gaussian error linear unit, PyTorch's `nn.GELU(approximate)`: `x * Phi(x)`, Phi the standard
+ * normal distribution function, or its tanh approximation. Weights feeding it start He-uniform
+ * under `init: "auto"`, as for {@link ReLU}. Formulas, kernels and CPU loops:
+ * `ACTIVATIONS.gelu` and `ACTIVATIONS.gelu_tanh` (`src/activations.ts`), `cpu/gelu.ts`.
+ *
+ * @example
+ * ```ts
+ * import { GELU } from "./layers.ts";
+ * console.log(new GELU().approximate, new GELU({ approximate: "tanh" }).approximate); // none tanh
+ * ```
+ */
+export class GELU extends ActivationLayer<"gelu"> {
+  /** `"none"` (exact) or `"tanh"`. */
+  readonly approximate: "none" | "tanh";
+  /**
+   * Creates the layer.
+   *
+   * @param options `approximate` and `name`.
+   * @throws {TypeError} On an unknown option or a wrong type.
+   * @throws {RangeError} If `approximate` is not `"none"` or `"tanh"`.
+   */
+  constructor(options?: GELUOptions) {
+    checkOptions(options, "GELU", true);
+    super("gelu", options?.name);
+    this.approximate = checkChoice(
+      options?.approximate,
+      "GELU: approximate",
+      ["none", "tanh"],
+      "none",
+    );
+  }
+
+  /**
+   * Resolves the layer for an input shape: the plan kind `gelu` or `gelu_tanh`.
+   *
+   * @param input Shape of one input sample.
+   * @param ctx Name and position.
+   * @returns The plan (same shape out as in).
+   */
+  override plan(input: readonly number[], ctx: PlanContext): PlannedLayer {
+    const kind = this.approximate === "tanh" ? "gelu_tanh" : "gelu";
+    return { plan: { kind, name: ctx.name, inShape: [...input], outShape: [...input] } };
   }
 }
 
@@ -1080,6 +1144,7 @@ const KIND_LABEL: Record<Layer["kind"], string> = {
   tanh: "Tanh",
   sigmoid: "Sigmoid",
   relu: "ReLU",
+  gelu: "GELU",
   dropout: "Dropout",
   batchnorm2d: "BatchNorm2D",
   batchnorm1d: "BatchNorm1D",
@@ -1096,6 +1161,7 @@ const DEFAULT_PREFIX: Record<Layer["kind"], string> = {
   tanh: "tanh",
   sigmoid: "sigmoid",
   relu: "relu",
+  gelu: "gelu",
   dropout: "dropout",
   batchnorm2d: "bn",
   batchnorm1d: "bn",
