@@ -129,7 +129,7 @@ export async function createAutoExecutor(
     });
     if (exec) {
       if (gpu?.software) skipped.unshift(`webgpu: software adapter ${gpu.name}, slower than BLAS`);
-      return choose(exec, "BLAS through FFI");
+      return choose(exec, `BLAS through FFI${exec.detail ? ` (${exec.detail})` : ""}`);
     }
   } else {
     skipped.push("native: this runtime has no FFI (the BLAS backend needs Deno)");

@@ -348,6 +348,8 @@ export interface EvalResult {
 export interface Executor {
   /** Which backend this is. */
   readonly backend: BackendName;
+  /** What runs it, for `backendReason` (the native backend: its BLAS and kernels), if said. */
+  readonly detail?: string;
   /**
    * Replaces all parameters and state tensors (`plan.params` and `plan.state`); every name
    * must be present with the right size.

@@ -198,7 +198,9 @@ function owned<T>(x: T): T {
 async function createExecutor(plan: NetworkPlan, options: ModelOptions): Promise<AutoChoice> {
   const requested = (exec: Executor) => ({
     exec,
-    reason: `${exec.backend}: ${options.backend ? "requested" : "the default"}`,
+    reason: `${exec.backend}: ${options.backend ? "requested" : "the default"}${
+      exec.detail ? ` (${exec.detail})` : ""
+    }`,
   });
   switch (options.backend ?? "cpu") {
     case "auto":

@@ -7,7 +7,8 @@
  */
 import assert from "node:assert/strict";
 import { RandomState } from "../src/random.ts";
-import { BlasNotFoundError, loadBlas } from "../src/backends/native/blas.ts";
+import { BlasNotFoundError, describeBlas, loadBlas } from "../src/backends/native/blas.ts";
+import { Dense, Sequential, Softmax } from "../mod.ts";
 import { assertAllClose } from "./_assert.ts";
 import { blas, FWD, ignore, rand } from "./_native.ts";
 
@@ -67,4 +68,36 @@ catch (e) { console.log(e instanceof BlasNotFoundError, e.message); }`;
   assert.match(text, /\/nonexistent\/lib\.so: no --allow-ffi permission/);
   assert.match(text, /--allow-ffi/);
   assert.ok(new BlasNotFoundError([{ path: "x", reason: "y" }]).message.includes("apt-get"));
+});
+
+Deno.test({
+  name: "native blas: backendReason names the BLAS kernels, and says when OpenBLAS runs its " +
+    "generic ones",
+  ignore,
+  fn() {
+    const fake = (core: string | null) => ({ ...blas!, path: "libx.so", coreName: () => core });
+    assert.equal(describeBlas(fake("Haswell")), 'OpenBLAS kernels "Haswell"');
+    assert.match(describeBlas(fake("Prescott")), /generic kernels.*OPENBLAS_CORETYPE=Haswell/);
+    assert.equal(describeBlas(fake(null)), "CBLAS libx.so");
+    const core = blas!.coreName();
+    if (core !== null) assert.match(describeBlas(blas!), new RegExp(`"${core}"`));
+  },
+});
+
+Deno.test({
+  name: "native blas: a model on the native backend says which BLAS kernels run it",
+  ignore,
+  async fn() {
+    const model = await Sequential.create({
+      inputShape: [1, 8, 8],
+      layers: [new Dense({ units: 3 }), new Softmax()],
+      batchSize: 2,
+      backend: "native",
+    });
+    try {
+      assert.match(model.backendReason, /^native: requested \((OpenBLAS kernels "|CBLAS )/);
+    } finally {
+      model.dispose();
+    }
+  },
 });

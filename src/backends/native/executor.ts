@@ -31,7 +31,7 @@ import { errorCount, nllLoss, softmaxNllBackward } from "../../../cpu/nll.ts";
 import { hostBatch, HostDataset, sizeOf } from "../host.ts";
 import { firstNonFinite } from "../../validate.ts";
 import { hostUpdate, OPTIMIZER_STATE, stateName } from "../../optimizers.ts";
-import { type Blas, loadBlas } from "./blas.ts";
+import { type Blas, describeBlas, loadBlas } from "./blas.ts";
 import { buildStages, type Run, type Stage } from "./stages.ts";
 
 /** Options of {@link createNativeExecutor}. */
@@ -64,6 +64,8 @@ const EVAL: Run = { training: false, seed: 0, step: 0 };
 
 class NativeExecutor implements Executor {
   readonly backend = "native" as const;
+  /** The BLAS and its kernels (`describeBlas`). */
+  readonly detail: string;
   readonly #plan: NetworkPlan;
   readonly #stages: Stage[];
   /** acts[k] is the input of stage k; acts[S] the logits. */
@@ -83,6 +85,7 @@ class NativeExecutor implements Executor {
 
   constructor(plan: NetworkPlan, blas: Blas) {
     this.#plan = plan;
+    this.detail = describeBlas(blas);
     const n = plan.batchSize;
     for (const p of plan.params) {
       const size = sizeOf(p.shape);
