@@ -38,6 +38,7 @@ import {
 } from "../cpu/maxpool2d.ts";
 import { avgPool2dBackward, avgPool2dForward } from "../cpu/avgpool2d.ts";
 import { tanhBackward, tanhForward } from "../cpu/tanh.ts";
+import { geluBackward, geluForward, geluTanhBackward, geluTanhForward } from "../cpu/gelu.ts";
 import { sigmoidBackward, sigmoidForward } from "../cpu/sigmoid.ts";
 import { softmaxForward } from "../cpu/softmax.ts";
 import { errorCount, nllLoss, softmaxNllBackward } from "../cpu/nll.ts";
@@ -71,6 +72,7 @@ export interface KernelCase {
     | "maxpool2d"
     | "avgpool2d"
     | "activations"
+    | "gelu"
     | "softmax_nll"
     | "sgd"
     | "dropout"
@@ -401,6 +403,41 @@ async function checkActivation(
   if (allocated > count && !gy.subarray(n).every(Number.isNaN)) {
     throw new Error(`${tag}: wrote past count`);
   }
+}
+
+// ---------------------------------------------------------------- gelu
+
+const GELU_CPU = {
+  gelu: [geluForward, geluBackward],
+  gelu_tanh: [geluTanhForward, geluTanhBackward],
+} as const;
+
+/**
+ * GELU's kernels against the float64 `cpu/gelu.ts`. Tolerance atol 1e-6, rtol 1e-5: the WGSL Phi
+ * uses erfc of A&S 7.1.26, |error| <= 1.5e-7, so |error| <= 7.5e-8 in Phi and 7.5e-8 |x| <= 4.5e-7
+ * in x Phi(x) for |x| <= 6 (beyond, Phi rounds to 0 or 1 in float32 either way); plus a few float32
+ * roundings. The tanh variant has no approximation beyond float32's exp.
+ */
+async function checkGelu(kind: "gelu" | "gelu_tanh", count: number, size: number) {
+  const rng = new RandomState(kind === "gelu" ? 7 : 8);
+  const n = count * size;
+  const x = Float32Array.from(randomArray(rng, n, -6, 6));
+  x.set([0, -0, 1e-4, -1e-4, 30, -30, 100, -100, 1e5, -1e5].slice(0, n));
+  const dOut = Float32Array.from(randomArray(rng, n));
+  const y = new Float64Array(n), dx = new Float64Array(n);
+  GELU_CPU[kind][0](y, Float64Array.from(x));
+  GELU_CPU[kind][1](dx, Float64Array.from(dOut), Float64Array.from(x));
+  const { out } = await runKernel(specs.activation(kind, "forward", size), count, {
+    inp: x,
+    out: n,
+  });
+  assertAllClose(out, y, { rtol: 1e-5, atol: 1e-6, msg: `${kind}_forward N${count}` });
+  const { dx: gdx } = await runKernel(specs.activation(kind, "backward", size), count, {
+    dOut,
+    x,
+    dx: n,
+  });
+  assertAllClose(gdx, dx, { rtol: 1e-5, atol: 1e-6, msg: `${kind}_backward N${count}` });
 }
 
 // ---------------------------------------------------------------- softmax, nll
@@ -829,6 +866,14 @@ export const KERNEL_CASES: readonly KernelCase[] = [
       await checkActivation(kind, 4, 5, 9); // count < batchSize
       await checkActivation(kind, 500, 800); // the tutorial's hidden layer
       await checkActivation(kind, 500, 20 * 12 * 12); // the tutorial's first pooled maps
+    },
+  })),
+  ...(["gelu", "gelu_tanh"] as const).map((kind): KernelCase => ({
+    op: "gelu",
+    name: `${kind} webgpu: forward and backward match cpu/gelu.ts (atol 1e-6, rtol 1e-5)`,
+    async run() {
+      await checkGelu(kind, 3, 37);
+      await checkGelu(kind, 500, 800);
     },
   })),
   {

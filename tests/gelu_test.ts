@@ -13,10 +13,10 @@ import { geluBackward, geluForward, geluTanhBackward, geluTanhForward } from "..
 import { RandomState } from "../src/random.ts";
 import { assertAllClose, assertThrowsWith } from "./_assert.ts";
 import { dot, gradCheck, randomArray } from "./_gradcheck.ts";
-import { device, hasAdapter, runKernel } from "./_webgpu.ts";
+import { device, hasAdapter } from "./_webgpu.ts";
+import { casesOf } from "./_kernel_cases.ts";
 import { ignore as nativeIgnore } from "./_native.ts";
 import { Sequential } from "../src/model.ts";
-import { specs } from "../src/backends/webgpu/kernels.ts";
 import { activateInPlace, activationBackward } from "../src/backends/native/pointwise.ts";
 import { Conv2D, Dense, GELU, MaxPool2D, planNetwork, Softmax } from "../src/layers.ts";
 
@@ -135,33 +135,10 @@ function cases(kind: "gelu" | "gelu_tanh", n: number) {
   return { x, dOut, y, dx };
 }
 
-for (const kind of ["gelu", "gelu_tanh"] as const) {
-  // Tolerance: the WGSL Phi uses erfc of A&S 7.1.26, |error| <= 1.5e-7, so |error| <= 7.5e-8
-  // in Phi and 7.5e-8 |x| <= 4.5e-7 in x Phi(x) for |x| <= 6 (beyond, Phi rounds to 0 or 1 in
-  // float32 either way); plus a few float32 roundings (rtol 1e-5). The tanh variant has no
-  // approximation beyond float32's exp. Hence atol 1e-6, rtol 1e-5, forward and backward.
-  Deno.test({
-    name: `${kind} webgpu: forward and backward match cpu/gelu.ts (atol 1e-6, rtol 1e-5)`,
-    ignore: !hasAdapter,
-    async fn() {
-      for (const [count, size] of [[3, 37], [500, 800]]) {
-        const n = count * size;
-        const { x, dOut, y, dx } = cases(kind, n);
-        const { out } = await runKernel(specs.activation(kind, "forward", size), count, {
-          inp: x,
-          out: n,
-        });
-        assertAllClose(out, y, { rtol: 1e-5, atol: 1e-6, msg: `${kind}_forward N${count}` });
-        const { dx: gdx } = await runKernel(specs.activation(kind, "backward", size), count, {
-          dOut,
-          x,
-          dx: n,
-        });
-        assertAllClose(gdx, dx, { rtol: 1e-5, atol: 1e-6, msg: `${kind}_backward N${count}` });
-      }
-    },
-  });
+// The webgpu cases live in _kernel_cases.ts: tests/kernels_browser_test.ts runs them in Chromium.
+for (const c of casesOf("gelu")) Deno.test({ name: c.name, ignore: !hasAdapter, fn: c.run });
 
+for (const kind of ["gelu", "gelu_tanh"] as const) {
   Deno.test(`${kind} native: the pointwise loops are cpu/gelu.ts, bit for bit`, () => {
     const n = 1000;
     const { x, dOut } = cases(kind, n);
