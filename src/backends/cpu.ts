@@ -83,22 +83,22 @@ interface CpuLayer<P extends LayerPlan> {
   backward(layer: P, io: LayerGrads): void;
 }
 
-// A convolution without bias (`useBias: false`) runs with a zero bias; its bias gradient
-// goes to scratch.
+// A convolution without bias (`useBias: false`) runs with a zero bias, the first half of its
+// scratch (never written); its bias gradient goes to the second half.
 const conv: CpuLayer<Conv2DPlan> = {
   forward: (l, io) =>
     conv2dForward(
       io.y,
       io.x,
       io.param(l.weight.name),
-      l.bias ? io.param(l.bias.name) : new Float64Array(l.outShape[0]),
+      l.bias ? io.param(l.bias.name) : io.scratch(2 * l.outShape[0]).subarray(0, l.outShape[0]),
       convShape(l, io.count),
     ),
   backward: (l, io) =>
     conv2dBackward(
       io.dx,
       io.grad(l.weight.name),
-      l.bias ? io.grad(l.bias.name) : new Float64Array(l.outShape[0]),
+      l.bias ? io.grad(l.bias.name) : io.scratch(2 * l.outShape[0]).subarray(l.outShape[0]),
       io.dy,
       io.x,
       io.param(l.weight.name),
